@@ -1,0 +1,365 @@
+// Package config holds the fleet configuration: one YAML file that describes every region,
+// where each of its services listens, the latency between regions, the data directory and the
+// credentials of the AWS-style APIs.
+//
+// Loading follows one order: parse, fill defaults, then Validate, which reports every
+// problem at once, each with its path (regions[2].zone: ...).
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/polyregion/polyregion/internal/topology"
+)
+
+// Config is the whole fleet.
+type Config struct {
+	// DataDir is the root of the data directories; each region keeps its state in
+	// DataDir/<region> and the certificates in DataDir/pki.
+	DataDir     string        `yaml:"data_dir"`
+	Credentials Credentials   `yaml:"credentials"`
+	Zones       []string      `yaml:"zones,omitempty"`
+	Regions     []Region      `yaml:"regions"`
+	Latency     []LatencyPair `yaml:"latency,omitempty"`
+	Log         Log           `yaml:"log,omitempty"`
+}
+
+// Credentials are the access key the AWS-style APIs accept (SigV4).
+type Credentials struct {
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+}
+
+// Region is one region of the fleet.
+type Region struct {
+	Name        string  `yaml:"name"`
+	DisplayName string  `yaml:"display_name,omitempty"`
+	Lat         float64 `yaml:"lat"`
+	Lon         float64 `yaml:"lon"`
+	Zone        string  `yaml:"zone"`
+	// Listen gives the address each of the region's services binds to.
+	Listen Listen `yaml:"listen"`
+	// PeerAddress is how the other regions reach this region's peer listener; it defaults to
+	// Listen.Peer, which only works when that is not a wildcard address.
+	PeerAddress string `yaml:"peer_address,omitempty"`
+}
+
+// Listen holds the listen addresses of one region's services. Port 0 picks a free port.
+type Listen struct {
+	// Peer is the mutual-TLS listener for region-to-region traffic.
+	Peer string `yaml:"peer"`
+	// Control serves polyregion's own API, /metrics, /healthz and /readyz.
+	Control string `yaml:"control"`
+}
+
+// LatencyPair overrides the modelled one-way latency between two regions.
+type LatencyPair struct {
+	Between []string `yaml:"between"`
+	OneWay  Duration `yaml:"one_way"`
+}
+
+// Log sets the log output of every region.
+type Log struct {
+	Level  string `yaml:"level,omitempty"`  // debug, info, warn, error
+	Format string `yaml:"format,omitempty"` // text or json
+}
+
+// Duration is a time.Duration written as a Go duration string ("40ms").
+type Duration time.Duration
+
+// UnmarshalYAML reads a duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (like 40ms)", n.Line, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes a duration string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// Default returns the embedded three-region fleet that `polyregion up` runs when given no
+// configuration.
+func Default() *Config {
+	c, err := Parse(defaultYAML)
+	if err != nil {
+		panic(fmt.Sprintf("config: embedded default is invalid: %v", err))
+	}
+	return c
+}
+
+// DefaultYAML returns the text of the embedded default configuration.
+func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
+
+// Load reads, defaults and validates a configuration file.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes YAML (unknown fields are errors), fills defaults and validates.
+func Parse(b []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	c.SetDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Marshal writes the configuration as YAML.
+func (c *Config) Marshal() ([]byte, error) { return yaml.Marshal(c) }
+
+// SetDefaults fills every field left empty.
+func (c *Config) SetDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = "polyregion-data"
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+	for i := range c.Regions {
+		r := &c.Regions[i]
+		if r.DisplayName == "" {
+			r.DisplayName = r.Name
+		}
+		if r.PeerAddress == "" {
+			r.PeerAddress = r.Listen.Peer
+		}
+	}
+}
+
+var (
+	nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`)
+	zoneRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
+)
+
+// ValidationError lists every problem found in a configuration.
+type ValidationError struct{ Problems []string }
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("%d problem(s) in configuration:\n  %s", len(e.Problems), strings.Join(e.Problems, "\n  "))
+}
+
+// Validate reports every problem in the configuration, each with its path.
+func (c *Config) Validate() error {
+	var p problems
+	if c.DataDir == "" {
+		p.add("data_dir", "must not be empty")
+	}
+	if c.Credentials.AccessKeyID != "" || c.Credentials.SecretAccessKey != "" {
+		if len(c.Credentials.AccessKeyID) < 16 || len(c.Credentials.AccessKeyID) > 128 {
+			p.add("credentials.access_key_id", "must be 16 to 128 characters, got %d", len(c.Credentials.AccessKeyID))
+		}
+		if len(c.Credentials.SecretAccessKey) < 16 {
+			p.add("credentials.secret_access_key", "must be at least 16 characters")
+		}
+	}
+	zones := map[string]bool{}
+	for i, z := range c.Zones {
+		if !zoneRE.MatchString(z) {
+			p.add(fmt.Sprintf("zones[%d]", i), "%q is not a zone name (lower-case letters, digits and '-')", z)
+		}
+		if zones[z] {
+			p.add(fmt.Sprintf("zones[%d]", i), "zone %q listed twice", z)
+		}
+		zones[z] = true
+	}
+	if len(c.Regions) == 0 {
+		p.add("regions", "at least one region is required")
+	}
+	seen := map[string]int{}
+	for i, r := range c.Regions {
+		path := fmt.Sprintf("regions[%d]", i)
+		switch {
+		case !nameRE.MatchString(r.Name):
+			p.add(path+".name", "%q is not a region name (2 to 32 lower-case letters, digits and '-', starting with a letter)", r.Name)
+		case r.Name == "ca":
+			p.add(path+".name", `"ca" is reserved (the fleet's certificate authority)`)
+		default:
+			if j, dup := seen[r.Name]; dup {
+				p.add(path+".name", "%q is already the name of regions[%d]", r.Name, j)
+			} else {
+				seen[r.Name] = i
+			}
+		}
+		if r.Lat < -90 || r.Lat > 90 {
+			p.add(path+".lat", "%v is outside -90..90", r.Lat)
+		}
+		if r.Lon < -180 || r.Lon > 180 {
+			p.add(path+".lon", "%v is outside -180..180", r.Lon)
+		}
+		switch {
+		case r.Zone == "":
+			p.add(path+".zone", "must not be empty")
+		case !zoneRE.MatchString(r.Zone):
+			p.add(path+".zone", "%q is not a zone name (lower-case letters, digits and '-')", r.Zone)
+		case len(c.Zones) > 0 && !zones[r.Zone]:
+			p.add(path+".zone", "unknown zone %q (zones: %s)", r.Zone, strings.Join(c.Zones, ", "))
+		}
+		p.addr(path+".listen.peer", r.Listen.Peer, true)
+		p.addr(path+".listen.control", r.Listen.Control, true)
+		if r.PeerAddress != r.Listen.Peer {
+			p.addr(path+".peer_address", r.PeerAddress, false)
+		} else if host, _, err := net.SplitHostPort(r.Listen.Peer); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+			p.add(path+".peer_address", "%q must name a host the other regions can reach: set peer_address when listen.peer is a wildcard", r.Listen.Peer)
+		}
+	}
+	pairs := map[[2]string]int{}
+	for i, l := range c.Latency {
+		path := fmt.Sprintf("latency[%d]", i)
+		if len(l.Between) != 2 {
+			p.add(path+".between", "must name exactly two regions, got %d", len(l.Between))
+		} else {
+			for j, n := range l.Between {
+				if _, ok := seen[n]; !ok {
+					p.add(fmt.Sprintf("%s.between[%d]", path, j), "unknown region %q", n)
+				}
+			}
+			if l.Between[0] == l.Between[1] {
+				p.add(path+".between", "names region %q twice", l.Between[0])
+			}
+			k := [2]string{l.Between[0], l.Between[1]}
+			sort.Strings(k[:])
+			if j, dup := pairs[k]; dup {
+				p.add(path, "pair %s-%s already set by latency[%d]", k[0], k[1], j)
+			}
+			pairs[k] = i
+		}
+		if l.OneWay < 0 || time.Duration(l.OneWay) > 10*time.Second {
+			p.add(path+".one_way", "%v is outside 0..10s", time.Duration(l.OneWay))
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		p.add("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		p.add("log.format", "%q is not one of text, json", c.Log.Format)
+	}
+	if len(p) > 0 {
+		return &ValidationError{Problems: p}
+	}
+	return nil
+}
+
+type problems []string
+
+func (p *problems) add(path, format string, args ...any) {
+	*p = append(*p, path+": "+fmt.Sprintf(format, args...))
+}
+
+// addr checks a host:port; a listen address may have an empty host or port 0.
+func (p *problems) addr(path, a string, listen bool) {
+	if a == "" {
+		p.add(path, "must not be empty")
+		return
+	}
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		p.add(path, "%q is not host:port", a)
+		return
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 || (!listen && n == 0) {
+		p.add(path, "%q has an invalid port", a)
+	}
+	if !listen && (host == "" || host == "0.0.0.0" || host == "::") {
+		p.add(path, "%q must name a host the other regions can reach", a)
+	}
+}
+
+// Region returns the named region.
+func (c *Config) Region(name string) (Region, bool) {
+	for _, r := range c.Regions {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Region{}, false
+}
+
+// RegionNames returns the region names in configuration order.
+func (c *Config) RegionNames() []string {
+	out := make([]string, len(c.Regions))
+	for i, r := range c.Regions {
+		out[i] = r.Name
+	}
+	return out
+}
+
+// Topology builds the latency model of the fleet.
+func (c *Config) Topology() (*topology.Topology, error) {
+	regions := make([]topology.Region, len(c.Regions))
+	for i, r := range c.Regions {
+		regions[i] = topology.Region{Name: r.Name, DisplayName: r.DisplayName, Lat: r.Lat, Lon: r.Lon, Zone: r.Zone}
+	}
+	overrides := map[topology.Pair]time.Duration{}
+	for _, l := range c.Latency {
+		overrides[topology.Pair{A: l.Between[0], B: l.Between[1]}] = time.Duration(l.OneWay)
+	}
+	return topology.New(regions, overrides)
+}
+
+// Subset keeps only the named regions, in the given order, and the latency overrides
+// between them.
+func (c *Config) Subset(names []string) (*Config, error) {
+	out := *c
+	out.Regions = nil
+	keep := map[string]bool{}
+	for _, n := range names {
+		r, ok := c.Region(n)
+		if !ok {
+			return nil, fmt.Errorf("config: no region %q (regions: %s)", n, strings.Join(c.RegionNames(), ", "))
+		}
+		out.Regions = append(out.Regions, r)
+		keep[n] = true
+	}
+	out.Latency = nil
+	for _, l := range c.Latency {
+		if keep[l.Between[0]] && keep[l.Between[1]] {
+			out.Latency = append(out.Latency, l)
+		}
+	}
+	return &out, out.Validate()
+}
