@@ -1,0 +1,339 @@
+// Package app wires one region's services together and runs them in order, and holds the
+// command-line interface: `serve` runs one region, `up` supervises a whole fleet on one
+// machine behind the emulated WAN. Only cmd/polyregion imports it.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/polyregion/polyregion/internal/config"
+	"github.com/polyregion/polyregion/internal/peer"
+	"github.com/polyregion/polyregion/internal/topology"
+)
+
+// Version is the polyregion version, set at build time with -ldflags.
+var Version = "dev"
+
+// Options start one region.
+type Options struct {
+	Config *config.Config
+	Region string
+	// PeerAddrs overrides where to reach other regions' peer listeners (the emulated WAN
+	// gives each region its own link to every other region).
+	PeerAddrs map[string]string
+	Logger    *slog.Logger
+	// ProcessMetrics adds the Go runtime and process collectors to /metrics; leave it off
+	// when several regions share a process (tests).
+	ProcessMetrics bool
+}
+
+// Endpoints are the addresses a running region serves on.
+type Endpoints struct {
+	Peer    string `json:"peer"`
+	Control string `json:"control"`
+	Metrics string `json:"metrics"`
+}
+
+// Region is one running region.
+type Region struct {
+	name      string
+	cfg       *config.Config
+	self      config.Region
+	topo      *topology.Topology
+	logger    *slog.Logger
+	state     regionState
+	startedAt time.Time
+	endpoints Endpoints
+	registry  *prometheus.Registry
+
+	peerLn, controlLn net.Listener
+	peerSrv           *peer.Server
+	controlSrv        *http.Server
+	client            *peer.Client
+	mesh              *mesh
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	ready  bool
+	err    error
+	done   chan struct{}
+}
+
+// Dir returns the data directory of a region.
+func Dir(cfg *config.Config, region string) string { return filepath.Join(cfg.DataDir, region) }
+
+// PKIDir returns the directory holding the fleet's certificates.
+func PKIDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "pki") }
+
+// StartRegion opens a region's state, binds its listeners and starts its services. It
+// returns once the region is ready; Stop or Kill ends it.
+func StartRegion(ctx context.Context, opts Options) (*Region, error) {
+	cfg := opts.Config
+	self, ok := cfg.Region(opts.Region)
+	if !ok {
+		return nil, fmt.Errorf("region %q is not in the configuration (regions: %v)", opts.Region, cfg.RegionNames())
+	}
+	topo, err := cfg.Topology()
+	if err != nil {
+		return nil, err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Region{
+		name:      self.Name,
+		cfg:       cfg,
+		self:      self,
+		topo:      topo,
+		logger:    logger,
+		startedAt: time.Now(),
+		registry:  prometheus.NewRegistry(),
+		done:      make(chan struct{}),
+	}
+	if err := r.openState(); err != nil {
+		return nil, err
+	}
+	id, err := peer.LoadIdentity(PKIDir(cfg), self.Name)
+	if err != nil {
+		return nil, fmt.Errorf("region %s: %w (run `polyregion init` to create certificates)", self.Name, err)
+	}
+	if r.peerLn, err = net.Listen("tcp", self.Listen.Peer); err != nil {
+		return nil, fmt.Errorf("region %s: peer listener: %w", self.Name, err)
+	}
+	if r.controlLn, err = net.Listen("tcp", self.Listen.Control); err != nil {
+		r.peerLn.Close()
+		return nil, fmt.Errorf("region %s: control listener: %w", self.Name, err)
+	}
+	r.endpoints = Endpoints{
+		Peer:    r.peerLn.Addr().String(),
+		Control: "http://" + r.controlLn.Addr().String(),
+		Metrics: "http://" + r.controlLn.Addr().String() + "/metrics",
+	}
+
+	known := map[string]bool{}
+	for _, n := range cfg.RegionNames() {
+		known[n] = true
+	}
+	r.peerSrv = peer.NewServer(id, r.peerHandler(), func(region string) bool { return known[region] }, logger.With("component", "peer"))
+	r.client = peer.NewClient(id, func(region string) (string, error) {
+		if a, ok := opts.PeerAddrs[region]; ok {
+			return a, nil
+		}
+		if pr, ok := cfg.Region(region); ok {
+			return pr.PeerAddress, nil
+		}
+		return "", fmt.Errorf("unknown region %q", region)
+	})
+	r.mesh = newMesh(self.Name, topo, r.client, logger.With("component", "mesh"), r.registry)
+	r.registerMetrics(opts.ProcessMetrics)
+	r.controlSrv = &http.Server{
+		Handler:           r.controlHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.With("component", "control").Handler(), slog.LevelWarn),
+	}
+
+	ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	r.goServe("peer", func() error { return r.peerSrv.Serve(r.peerLn) })
+	r.goServe("control", func() error { return r.controlSrv.Serve(r.controlLn) })
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.mesh.run(ctx)
+	}()
+	r.mu.Lock()
+	r.ready = true
+	r.mu.Unlock()
+	logger.Info("region ready", "zone", self.Zone, "peer", r.endpoints.Peer, "control", r.endpoints.Control, "incarnation", r.state.Incarnation)
+	return r, nil
+}
+
+func (r *Region) goServe(name string, serve func() error) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			r.fail(fmt.Errorf("%s server: %w", name, err))
+		}
+	}()
+}
+
+// fail records the first fatal error and stops the region.
+func (r *Region) fail(err error) {
+	r.mu.Lock()
+	if r.err == nil {
+		r.err = err
+	}
+	r.mu.Unlock()
+	r.logger.Error("region failing", "err", err)
+	go r.Kill()
+}
+
+// Name returns the region's name.
+func (r *Region) Name() string { return r.name }
+
+// Endpoints returns the bound addresses.
+func (r *Region) Endpoints() Endpoints { return r.endpoints }
+
+// Incarnation counts the starts of this region's data directory, this one included.
+func (r *Region) Incarnation() int { return r.state.Incarnation }
+
+// Done is closed when the region has stopped.
+func (r *Region) Done() <-chan struct{} { return r.done }
+
+// Err returns the error that stopped the region, if any.
+func (r *Region) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// Stop shuts the region down gracefully: it stops being ready, finishes requests in flight
+// (until ctx ends) and stops every goroutine.
+func (r *Region) Stop(ctx context.Context) error {
+	r.mu.Lock()
+	wasReady := r.ready
+	r.ready = false
+	r.mu.Unlock()
+	if !wasReady {
+		<-r.done
+		return r.Err()
+	}
+	r.logger.Info("region stopping")
+	r.cancel()
+	var errs []error
+	errs = append(errs, r.peerSrv.Shutdown(ctx), r.controlSrv.Shutdown(ctx))
+	r.finish()
+	errs = append(errs, r.Err())
+	return errors.Join(errs...)
+}
+
+// Kill stops the region abruptly, as a crash would: listeners and connections are closed at
+// once and nothing is flushed beyond what was already durable.
+func (r *Region) Kill() {
+	r.mu.Lock()
+	wasReady := r.ready
+	r.ready = false
+	r.mu.Unlock()
+	if !wasReady {
+		<-r.done
+		return
+	}
+	r.cancel()
+	r.peerSrv.Close()
+	r.controlSrv.Close()
+	r.finish()
+}
+
+func (r *Region) finish() {
+	r.wg.Wait()
+	r.client.CloseIdleConnections()
+	close(r.done)
+}
+
+// Ready reports whether the region is serving.
+func (r *Region) Ready() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ready
+}
+
+func (r *Region) peerHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /peer/v1/region", func(w http.ResponseWriter, req *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"region": r.name, "zone": r.self.Zone, "incarnation": r.state.Incarnation})
+	})
+	return mux
+}
+
+func (r *Region) controlHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !r.Ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "not ready")
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(r.registry, promhttp.HandlerOpts{Registry: r.registry}))
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, r.Status())
+	})
+	return mux
+}
+
+// RegionStatus is what GET /v1/status returns: the region as it sees itself and its peers.
+type RegionStatus struct {
+	Region      string       `json:"region"`
+	DisplayName string       `json:"display_name"`
+	Zone        string       `json:"zone"`
+	Version     string       `json:"version"`
+	PID         int          `json:"pid"`
+	StartedAt   time.Time    `json:"started_at"`
+	CreatedAt   time.Time    `json:"created_at"`
+	Incarnation int          `json:"incarnation"`
+	Ready       bool         `json:"ready"`
+	Peers       []PeerStatus `json:"peers"`
+}
+
+// Status reports the region and what it measures of its peers.
+func (r *Region) Status() RegionStatus {
+	return RegionStatus{
+		Region:      r.name,
+		DisplayName: r.self.DisplayName,
+		Zone:        r.self.Zone,
+		Version:     Version,
+		PID:         os.Getpid(),
+		StartedAt:   r.startedAt.UTC(),
+		CreatedAt:   r.state.CreatedAt,
+		Incarnation: r.state.Incarnation,
+		Ready:       r.Ready(),
+		Peers:       r.mesh.status(),
+	}
+}
+
+func (r *Region) registerMetrics(process bool) {
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "polyregion_region_info",
+		Help: "Always 1; labels name the region, its zone and the polyregion version.",
+	}, []string{"region", "zone", "version"})
+	info.WithLabelValues(r.name, r.self.Zone, Version).Set(1)
+	incarnation := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "polyregion_region_incarnation",
+		Help: "How many times this region's data directory has been started.",
+	})
+	incarnation.Set(float64(r.state.Incarnation))
+	r.registry.MustRegister(info, incarnation)
+	if process {
+		r.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
