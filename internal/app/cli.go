@@ -73,6 +73,8 @@ Run it for real:         polyregion init --config fleet.yaml --dir pki-out
 		newStatusCmd(),
 		newChaosCmd(),
 		newRestartCmd(),
+		newHealthCmd(),
+		newControlCmd(),
 		newVersionCmd(),
 	)
 	root.Args = cobra.NoArgs

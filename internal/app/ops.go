@@ -196,10 +196,10 @@ func collectStatus(ctx context.Context, ef *EndpointsFile, timeout time.Duration
 
 func printStatus(w io.Writer, st *FleetStatus) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REGION\tZONE\tSTATE\tPID\tINCARNATION\tUPTIME\tCONTROL")
+	fmt.Fprintln(tw, "REGION\tZONE\tSTATE\tPID\tINCARNATION\tUPTIME\tCONTROL PLANE\tAPI")
 	for _, r := range st.Regions {
 		if r.Status == nil {
-			fmt.Fprintf(tw, "%s\t%s\tunreachable\t-\t-\t-\t%s (%s)\n", r.Name, r.Zone, r.Control, shortErr(r.Error))
+			fmt.Fprintf(tw, "%s\t%s\tunreachable\t-\t-\t-\t-\t%s (%s)\n", r.Name, r.Zone, r.Control, shortErr(r.Error))
 			continue
 		}
 		s := r.Status
@@ -207,8 +207,12 @@ func printStatus(w io.Writer, st *FleetStatus) {
 		if !s.Ready {
 			state = "not ready"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", r.Name, r.Zone, state, s.PID, s.Incarnation,
-			time.Since(s.StartedAt).Round(time.Second), r.Control)
+		role := strings.ToLower(s.Control.State)
+		if s.Control.Leader == "" {
+			role += ", no leader"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s @%d\t%s\n", r.Name, r.Zone, state, s.PID, s.Incarnation,
+			time.Since(s.StartedAt).Round(time.Second), role, s.Control.Applied, r.Control)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)

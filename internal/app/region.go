@@ -21,6 +21,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/polyregion/polyregion/internal/config"
+	"github.com/polyregion/polyregion/internal/control"
+	"github.com/polyregion/polyregion/internal/health"
+	"github.com/polyregion/polyregion/internal/kv"
 	"github.com/polyregion/polyregion/internal/peer"
 	"github.com/polyregion/polyregion/internal/topology"
 )
@@ -39,6 +42,11 @@ type Options struct {
 	// ProcessMetrics adds the Go runtime and process collectors to /metrics; leave it off
 	// when several regions share a process (tests).
 	ProcessMetrics bool
+	// Join makes a brand-new region join the running fleet's control plane instead of ever
+	// bootstrapping one.
+	Join bool
+	// ControlTiming overrides the control plane's Raft timeouts (tests).
+	ControlTiming control.Timing
 }
 
 // Endpoints are the addresses a running region serves on.
@@ -65,6 +73,10 @@ type Region struct {
 	controlSrv        *http.Server
 	client            *peer.Client
 	mesh              *mesh
+	db                kv.Store
+	control           *control.Node
+	health            *health.Monitor
+	shipper           *shipper
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -113,13 +125,32 @@ func StartRegion(ctx context.Context, opts Options) (*Region, error) {
 	if err != nil {
 		return nil, fmt.Errorf("region %s: %w (run `polyregion init` to create certificates)", self.Name, err)
 	}
+	r.db, err = kv.Open(filepath.Join(Dir(cfg, self.Name), "kv"), kv.Options{Logger: logger.With("component", "kv")})
+	if err != nil {
+		return nil, fmt.Errorf("region %s: %w", self.Name, err)
+	}
+	started := false
+	defer func() {
+		if !started {
+			r.db.Close()
+		}
+	}()
 	if r.peerLn, err = net.Listen("tcp", self.Listen.Peer); err != nil {
 		return nil, fmt.Errorf("region %s: peer listener: %w", self.Name, err)
 	}
+	defer func() {
+		if !started {
+			r.peerLn.Close()
+		}
+	}()
 	if r.controlLn, err = net.Listen("tcp", self.Listen.Control); err != nil {
-		r.peerLn.Close()
 		return nil, fmt.Errorf("region %s: control listener: %w", self.Name, err)
 	}
+	defer func() {
+		if !started {
+			r.controlLn.Close()
+		}
+	}()
 	r.endpoints = Endpoints{
 		Peer:    r.peerLn.Addr().String(),
 		Control: "http://" + r.controlLn.Addr().String(),
@@ -130,7 +161,6 @@ func StartRegion(ctx context.Context, opts Options) (*Region, error) {
 	for _, n := range cfg.RegionNames() {
 		known[n] = true
 	}
-	r.peerSrv = peer.NewServer(id, r.peerHandler(), func(region string) bool { return known[region] }, logger.With("component", "peer"))
 	r.client = peer.NewClient(id, func(region string) (string, error) {
 		if a, ok := opts.PeerAddrs[region]; ok {
 			return a, nil
@@ -140,6 +170,40 @@ func StartRegion(ctx context.Context, opts Options) (*Region, error) {
 		}
 		return "", fmt.Errorf("unknown region %q", region)
 	})
+	r.control, err = control.Open(control.Options{
+		Region:      self.Name,
+		Bootstrap:   cfg.RegionNames(),
+		Join:        opts.Join,
+		Store:       r.db,
+		SnapshotDir: filepath.Join(Dir(cfg, self.Name), "raft-snapshots"),
+		Client:      r.client,
+		Validate:    validateGlobalState,
+		Logger:      logger.With("component", "control"),
+		Registerer:  r.registry,
+		Timing:      opts.ControlTiming,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("region %s: %w", self.Name, err)
+	}
+	var others []string
+	for _, n := range cfg.RegionNames() {
+		if n != self.Name {
+			others = append(others, n)
+		}
+	}
+	r.shipper = newShipper(r.client, others, logger.With("component", "health"))
+	r.health, err = health.New(health.Options{
+		Region:     self.Name,
+		Quorum:     cfg.Health.Quorum,
+		Logger:     logger.With("component", "health"),
+		Registerer: r.registry,
+		Publish:    r.shipper.publish,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("region %s: %w", self.Name, err)
+	}
+	r.peerSrv = peer.NewServer(id, r.peerHandler(), func(region string) bool { return known[region] }, logger.With("component", "peer"))
+	r.peerSrv.HandleStream(control.StreamProto, r.control.HandleStream)
 	r.mesh = newMesh(self.Name, topo, r.client, logger.With("component", "mesh"), r.registry)
 	r.registerMetrics(opts.ProcessMetrics)
 	r.controlSrv = &http.Server{
@@ -151,11 +215,30 @@ func StartRegion(ctx context.Context, opts Options) (*Region, error) {
 	ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	r.goServe("peer", func() error { return r.peerSrv.Serve(r.peerLn) })
 	r.goServe("control", func() error { return r.controlSrv.Serve(r.controlLn) })
-	r.wg.Add(1)
+	r.wg.Add(5)
 	go func() {
 		defer r.wg.Done()
 		r.mesh.run(ctx)
 	}()
+	go func() {
+		defer r.wg.Done()
+		r.shipper.run(ctx)
+	}()
+	go func() {
+		defer r.wg.Done()
+		_ = r.health.Run(ctx)
+	}()
+	go func() {
+		defer r.wg.Done()
+		r.followControl(ctx)
+	}()
+	go func() {
+		defer r.wg.Done()
+		if err := r.control.Run(ctx); err != nil {
+			r.fail(fmt.Errorf("control plane: %w", err))
+		}
+	}()
+	started = true
 	r.mu.Lock()
 	r.ready = true
 	r.mu.Unlock()
@@ -243,6 +326,9 @@ func (r *Region) Kill() {
 func (r *Region) finish() {
 	r.wg.Wait()
 	r.client.CloseIdleConnections()
+	if err := r.db.Close(); err != nil {
+		r.logger.Error("closing the kv store", "err", err)
+	}
 	close(r.done)
 }
 
@@ -255,6 +341,8 @@ func (r *Region) Ready() bool {
 
 func (r *Region) peerHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/peer/v1/control/", r.control.Handler())
+	mux.Handle("POST "+observationPath, receiveObservations(r.health, r.logger.With("component", "health")))
 	mux.HandleFunc("GET /peer/v1/region", func(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"region": r.name, "zone": r.self.Zone, "incarnation": r.state.Incarnation})
 	})
@@ -280,21 +368,23 @@ func (r *Region) controlHandler() http.Handler {
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, r.Status())
 	})
+	r.registerAPI(mux)
 	return mux
 }
 
 // RegionStatus is what GET /v1/status returns: the region as it sees itself and its peers.
 type RegionStatus struct {
-	Region      string       `json:"region"`
-	DisplayName string       `json:"display_name"`
-	Zone        string       `json:"zone"`
-	Version     string       `json:"version"`
-	PID         int          `json:"pid"`
-	StartedAt   time.Time    `json:"started_at"`
-	CreatedAt   time.Time    `json:"created_at"`
-	Incarnation int          `json:"incarnation"`
-	Ready       bool         `json:"ready"`
-	Peers       []PeerStatus `json:"peers"`
+	Region      string         `json:"region"`
+	DisplayName string         `json:"display_name"`
+	Zone        string         `json:"zone"`
+	Version     string         `json:"version"`
+	PID         int            `json:"pid"`
+	StartedAt   time.Time      `json:"started_at"`
+	CreatedAt   time.Time      `json:"created_at"`
+	Incarnation int            `json:"incarnation"`
+	Ready       bool           `json:"ready"`
+	Peers       []PeerStatus   `json:"peers"`
+	Control     control.Status `json:"control"`
 }
 
 // Status reports the region and what it measures of its peers.
@@ -310,6 +400,7 @@ func (r *Region) Status() RegionStatus {
 		Incarnation: r.state.Incarnation,
 		Ready:       r.Ready(),
 		Peers:       r.mesh.status(),
+		Control:     r.control.Status(),
 	}
 }
 
@@ -336,4 +427,17 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// followControl hands every new control-plane state to the services that read it.
+func (r *Region) followControl(ctx context.Context) {
+	for st := range r.control.Watch(ctx) {
+		checks, err := healthChecksOf(st)
+		if err == nil {
+			err = r.health.SetChecks(checks)
+		}
+		if err != nil {
+			r.logger.Error("applying health checks from the control plane", "index", st.Index(), "err", err)
+		}
+	}
 }

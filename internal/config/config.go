@@ -34,7 +34,15 @@ type Config struct {
 	Zones       []string      `yaml:"zones,omitempty"`
 	Regions     []Region      `yaml:"regions"`
 	Latency     []LatencyPair `yaml:"latency,omitempty"`
+	Health      Health        `yaml:"health,omitempty"`
 	Log         Log           `yaml:"log,omitempty"`
+}
+
+// Health tunes how the regions' health observations combine.
+type Health struct {
+	// Quorum: a check is healthy when MORE than this fraction of the reporting vantage
+	// points (regions) say so. Route 53 uses 0.18.
+	Quorum float64 `yaml:"quorum,omitempty"`
 }
 
 // Credentials are the access key the AWS-style APIs accept (SigV4).
@@ -148,6 +156,9 @@ func (c *Config) Marshal() ([]byte, error) { return yaml.Marshal(c) }
 func (c *Config) SetDefaults() {
 	if c.DataDir == "" {
 		c.DataDir = "polyregion-data"
+	}
+	if c.Health.Quorum == 0 {
+		c.Health.Quorum = 0.18
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
@@ -266,6 +277,9 @@ func (c *Config) Validate() error {
 		if l.OneWay < 0 || time.Duration(l.OneWay) > 10*time.Second {
 			p.add(path+".one_way", "%v is outside 0..10s", time.Duration(l.OneWay))
 		}
+	}
+	if c.Health.Quorum <= 0 || c.Health.Quorum >= 1 {
+		p.add("health.quorum", "%v is outside (0, 1)", c.Health.Quorum)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

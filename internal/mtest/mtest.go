@@ -13,6 +13,7 @@ import (
 
 	"github.com/polyregion/polyregion/internal/app"
 	"github.com/polyregion/polyregion/internal/config"
+	"github.com/polyregion/polyregion/internal/control"
 	"github.com/polyregion/polyregion/internal/netsim"
 	"github.com/polyregion/polyregion/internal/peer"
 )
@@ -26,6 +27,8 @@ type Options struct {
 	OneWay time.Duration
 	// Configure, if set, may change the configuration before the regions start.
 	Configure func(*config.Config)
+	// ControlTiming overrides the control plane's Raft timeouts.
+	ControlTiming control.Timing
 }
 
 // Cluster is a running test fleet.
@@ -34,6 +37,7 @@ type Cluster struct {
 	Config *config.Config
 	WAN    *netsim.WAN
 	log    *testLog
+	timing control.Timing
 
 	mu      sync.Mutex
 	regions map[string]*app.Region
@@ -70,6 +74,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	}
 	c := &Cluster{
 		t:       t,
+		timing:  opts.ControlTiming,
 		Config:  cfg,
 		log:     newTestLog(t),
 		regions: map[string]*app.Region{},
@@ -118,10 +123,11 @@ func (c *Cluster) Start(name string) *app.Region {
 		}
 	}
 	r, err := app.StartRegion(context.Background(), app.Options{
-		Config:    c.Config,
-		Region:    name,
-		PeerAddrs: peers,
-		Logger:    c.log.logger().With("region", name),
+		Config:        c.Config,
+		Region:        name,
+		PeerAddrs:     peers,
+		Logger:        c.log.logger().With("region", name),
+		ControlTiming: c.timing,
 	})
 	if err != nil {
 		c.t.Fatalf("mtest: start %s: %v", name, err)
@@ -276,5 +282,5 @@ func (l *testLog) Write(p []byte) (int, error) {
 }
 
 func (l *testLog) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }

@@ -1,0 +1,41 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/polyregion/polyregion/internal/control"
+	"github.com/polyregion/polyregion/internal/health"
+)
+
+// Kinds of global resources kept in the control plane.
+const kindHealthCheck = "healthcheck"
+
+// validateGlobalState checks a control-plane change against the state it would produce. It
+// runs inside the replicated state machine, in every region, so it must be deterministic.
+func validateGlobalState(next *control.State, ops []control.Op) error {
+	for _, op := range ops {
+		if op.Kind == kindHealthCheck {
+			checks, err := healthChecksOf(next)
+			if err != nil {
+				return err
+			}
+			return health.ValidateSet(checks)
+		}
+	}
+	return nil
+}
+
+// healthChecksOf decodes every health check of a state, sorted by id.
+func healthChecksOf(st *control.State) ([]health.Check, error) {
+	rs := st.List(kindHealthCheck)
+	out := make([]health.Check, 0, len(rs))
+	for _, r := range rs {
+		var c health.Check
+		if err := json.Unmarshal(r.Value, &c); err != nil {
+			return nil, fmt.Errorf("health check %q: %w", r.ID, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
