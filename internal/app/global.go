@@ -9,7 +9,7 @@ import (
 )
 
 // Kinds of global resources kept in the control plane.
-const kindHealthCheck = "healthcheck"
+const kindHealthCheck = health.Kind
 
 // validateGlobalState checks a control-plane change against the state it would produce. It
 // runs inside the replicated state machine, in every region, so it must be deterministic.

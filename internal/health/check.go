@@ -510,3 +510,6 @@ func (c *Check) clone() Check {
 	d.ChildHealthChecks = slices.Clone(c.ChildHealthChecks)
 	return d
 }
+
+// Kind is the kind under which health checks are stored in the control plane.
+const Kind = "healthcheck"
