@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/polyregion/polyregion/internal/app"
+	"github.com/polyregion/polyregion/internal/testutil"
 )
 
 // These tests drive the real binary the way a user does: `polyregion up` in one process, the
@@ -107,20 +108,8 @@ func (p *upProcess) stop(t *testing.T) error {
 	}
 }
 
-func waitFor(t *testing.T, timeout time.Duration, cond func() error) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		err := cond()
-		if err == nil {
-			return time.Since(start)
-		}
-		if time.Since(start) > timeout {
-			t.Fatalf("not true within %v: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// waitFor is testutil.WaitFor under the name health_e2e_test.go calls it by.
+var waitFor = testutil.WaitFor
 
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
@@ -183,7 +172,7 @@ func TestUp(t *testing.T) {
 	start := time.Now()
 	up := startUp(t, dir)
 	endpoints := filepath.Join(dir, "endpoints.json")
-	took := waitFor(t, 20*time.Second, func() error {
+	took := testutil.WaitFor(t, 20*time.Second, func() error {
 		select {
 		case err := <-up.done:
 			up.done <- err
@@ -206,7 +195,7 @@ func TestUp(t *testing.T) {
 			t.Errorf("endpoints.json region %+v incomplete", r)
 		}
 	}
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		if !strings.Contains(up.stdout.String(), ef.Credentials.SecretAccessKey) {
 			return fmt.Errorf("up did not print the demo credentials:\n%s", up.stdout)
 		}
@@ -214,7 +203,7 @@ func TestUp(t *testing.T) {
 	})
 
 	// RTT within ±20% of the model.
-	waitFor(t, 10*time.Second, pairIs(t, dir, "us-east", "eu-west", true))
+	testutil.WaitFor(t, 10*time.Second, pairIs(t, dir, "us-east", "eu-west", true))
 	p := pair(status(t, dir), "us-east", "eu-west")
 	if p.RTTMillis < 0.8*p.ModelRTTMs || p.RTTMillis > 1.2*p.ModelRTTMs {
 		t.Errorf("us-east<->eu-west RTT %.1f ms, model %.1f ms: off by more than 20%%", p.RTTMillis, p.ModelRTTMs)
@@ -223,7 +212,7 @@ func TestUp(t *testing.T) {
 
 	// Partition: seen within 2 s; ap-southeast still reaches both.
 	mustRun(t, "chaos", "partition", "us-east", "eu-west", "--dir", dir)
-	seen := waitFor(t, 2*time.Second, pairIs(t, dir, "us-east", "eu-west", false))
+	seen := testutil.WaitFor(t, 2*time.Second, pairIs(t, dir, "us-east", "eu-west", false))
 	t.Logf("partition visible in status after %v", seen)
 	st := status(t, dir)
 	for _, other := range []string{"us-east", "eu-west"} {
@@ -232,7 +221,7 @@ func TestUp(t *testing.T) {
 		}
 	}
 	mustRun(t, "chaos", "heal", "us-east", "eu-west", "--dir", dir)
-	waitFor(t, 10*time.Second, pairIs(t, dir, "us-east", "eu-west", true))
+	testutil.WaitFor(t, 10*time.Second, pairIs(t, dir, "us-east", "eu-west", true))
 
 	// kill -9 one region: up says so, the others keep serving.
 	eu, _ := ef.Region("eu-west")
@@ -240,13 +229,13 @@ func TestUp(t *testing.T) {
 	if err := syscall.Kill(eu.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		if !strings.Contains(up.stderr.String(), "region eu-west (pid") {
 			return errors.New("up has not reported the death of eu-west")
 		}
 		return nil
 	})
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		f, err := app.ReadEndpointsFile(dir)
 		if err != nil {
 			return err
@@ -262,14 +251,14 @@ func TestUp(t *testing.T) {
 			t.Errorf("after kill -9 of eu-west, %s reachable=%v", r.Name, r.Reachable)
 		}
 	}
-	waitFor(t, 5*time.Second, pairIs(t, dir, "us-east", "ap-southeast", true))
+	testutil.WaitFor(t, 5*time.Second, pairIs(t, dir, "us-east", "ap-southeast", true))
 
 	// Bring it back: same data directory, one more incarnation.
 	out := mustRun(t, "restart", "eu-west", "--dir", dir)
 	if !strings.Contains(out, "region eu-west is running again") {
 		t.Errorf("restart said %q", out)
 	}
-	waitFor(t, 10*time.Second, pairIs(t, dir, "us-east", "eu-west", true))
+	testutil.WaitFor(t, 10*time.Second, pairIs(t, dir, "us-east", "eu-west", true))
 	if got := incarnations(t, dir)["eu-west"]; got != before["eu-west"]+1 {
 		t.Errorf("eu-west incarnation %d after restart, want %d (its data directory kept)", got, before["eu-west"]+1)
 	}
@@ -297,7 +286,7 @@ func TestUp(t *testing.T) {
 // dirAfterRestart runs up again on dir and waits for it.
 func dirAfterRestart(t *testing.T, dir string) string {
 	startUp(t, dir)
-	waitFor(t, 20*time.Second, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		_, err := os.Stat(filepath.Join(dir, "endpoints.json"))
 		return err
 	})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/polyregion/polyregion/internal/kv"
 	"github.com/polyregion/polyregion/internal/netsim"
 	"github.com/polyregion/polyregion/internal/peer"
+	"github.com/polyregion/polyregion/internal/testutil"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -117,7 +119,7 @@ func (c *cluster) start(region string, bootstrap []string, validate Validator) *
 		return "", fmt.Errorf("no link %s->%s", region, to)
 	})
 	n, err := Open(Options{Region: region, Bootstrap: bootstrap, Store: db, SnapshotDir: dir + "/snapshots", Client: client, Validate: validate, Timing: testTiming,
-		Logger: testLogger(c.t, region)})
+		Logger: testutil.NewLog(c.t).LoggerAt(slog.LevelInfo).With("region", region)})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -165,21 +167,6 @@ func (c *cluster) node(region string) *Node {
 	return c.nodes[region].node
 }
 
-func waitFor(t *testing.T, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not true within %v: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func put(kind, id, v string, expect Expect) Batch {
 	return Batch{Ops: []Op{{Kind: kind, ID: id, Value: json.RawMessage(v), Expect: expect}}}
 }
@@ -200,7 +187,7 @@ func hasValue(n *Node, kind, id, want string) func() error {
 func writeEventually(t *testing.T, n *Node, b Batch) Result {
 	t.Helper()
 	var res Result
-	waitFor(t, 20*time.Second, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		var err error
 		res, err = n.Apply(context.Background(), b)
 		return err
@@ -223,7 +210,7 @@ func TestWritesFromEveryRegion(t *testing.T) {
 	}
 	for _, r := range regions {
 		for i, w := range regions {
-			waitFor(t, 10*time.Second, hasValue(c.node(r), "thing", w, fmt.Sprintf(`{"n":%d}`, i)))
+			testutil.WaitFor(t, 10*time.Second, hasValue(c.node(r), "thing", w, fmt.Sprintf(`{"n":%d}`, i)))
 		}
 	}
 
@@ -284,7 +271,7 @@ func TestKillAndPartition(t *testing.T) {
 		c.start(r, regions, nil)
 	}
 	writeEventually(t, c.node("us-east"), put("hc", "one", `1`, ExpectAny))
-	waitFor(t, 10*time.Second, hasValue(c.node("ap-southeast"), "hc", "one", `1`))
+	testutil.WaitFor(t, 10*time.Second, hasValue(c.node("ap-southeast"), "hc", "one", `1`))
 
 	c.stop("ap-southeast")
 	for _, r := range []string{"us-east", "eu-west"} {
@@ -294,7 +281,7 @@ func TestKillAndPartition(t *testing.T) {
 	if err := hasValue(n, "hc", "one", `1`)(); err != nil {
 		t.Errorf("restarted region lost its state: %v", err)
 	}
-	waitFor(t, 15*time.Second, hasValue(n, "hc", "from-eu-west", `2`))
+	testutil.WaitFor(t, 15*time.Second, hasValue(n, "hc", "from-eu-west", `2`))
 
 	// Partition ap-southeast from both others.
 	c.wan.Partition("ap-southeast", "us-east")
@@ -316,7 +303,7 @@ func TestKillAndPartition(t *testing.T) {
 	}
 	writeEventually(t, c.node("eu-west"), put("hc", "during", `4`, ExpectAny))
 	c.wan.HealAll()
-	waitFor(t, 20*time.Second, hasValue(n, "hc", "during", `4`))
+	testutil.WaitFor(t, 20*time.Second, hasValue(n, "hc", "during", `4`))
 	writeEventually(t, n, put("hc", "after", `5`, ExpectAny))
 }
 
@@ -330,20 +317,20 @@ func TestAddAndRemoveRegion(t *testing.T) {
 	writeEventually(t, c.node("r1"), put("k", "before", `1`, ExpectAny))
 	// r4 is new: a cluster exists without it, so it asks to join.
 	n4 := c.start("r4", all, nil)
-	waitFor(t, 20*time.Second, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		if m := c.node("r1").Status().Members; len(m) != 4 {
 			return fmt.Errorf("members %v", m)
 		}
 		return nil
 	})
-	waitFor(t, 10*time.Second, hasValue(n4, "k", "before", `1`))
+	testutil.WaitFor(t, 10*time.Second, hasValue(n4, "k", "before", `1`))
 	writeEventually(t, n4, put("k", "from-r4", `2`, ExpectAny))
 
 	if err := c.node("r2").MembershipChange(context.Background(), "r3", false); err != nil {
 		t.Fatal(err)
 	}
 	c.stop("r3")
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		if m := c.node("r4").Status().Members; len(m) != 3 {
 			return fmt.Errorf("members %v", m)
 		}

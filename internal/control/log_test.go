@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,26 +11,6 @@ import (
 
 	"github.com/polyregion/polyregion/internal/kv"
 )
-
-// testLogger routes a node's logs to t.Log until the test ends.
-func testLogger(t *testing.T, region string) *slog.Logger {
-	var mu sync.Mutex
-	done := false
-	t.Cleanup(func() { mu.Lock(); done = true; mu.Unlock() })
-	w := writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if !done {
-			t.Log(string(bytes.TrimRight(p, "\n")))
-		}
-		return len(p), nil
-	})
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo})).With("region", region)
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func TestLogEncoding(t *testing.T) {
 	for _, l := range []raft.Log{

@@ -4,7 +4,6 @@
 package mtest
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/polyregion/polyregion/internal/control"
 	"github.com/polyregion/polyregion/internal/netsim"
 	"github.com/polyregion/polyregion/internal/peer"
+	"github.com/polyregion/polyregion/internal/testutil"
 )
 
 // Options shape a test fleet.
@@ -36,7 +36,7 @@ type Cluster struct {
 	t      testing.TB
 	Config *config.Config
 	WAN    *netsim.WAN
-	log    *testLog
+	log    *testutil.Log
 	timing control.Timing
 
 	mu      sync.Mutex
@@ -76,11 +76,11 @@ func Start(t testing.TB, opts Options) *Cluster {
 		t:       t,
 		timing:  opts.ControlTiming,
 		Config:  cfg,
-		log:     newTestLog(t),
+		log:     testutil.NewLog(t),
 		regions: map[string]*app.Region{},
 		links:   map[[2]string]*netsim.Link{},
 	}
-	c.WAN = netsim.New(c.log.logger().With("component", "netsim"))
+	c.WAN = netsim.New(c.log.LoggerAt(slog.LevelInfo).With("component", "netsim"))
 	t.Cleanup(c.stopAll)
 	names := cfg.RegionNames()
 	for i, a := range names {
@@ -126,7 +126,7 @@ func (c *Cluster) Start(name string) *app.Region {
 		Config:        c.Config,
 		Region:        name,
 		PeerAddrs:     peers,
-		Logger:        c.log.logger().With("region", name),
+		Logger:        c.log.LoggerAt(slog.LevelInfo).With("region", name),
 		ControlTiming: c.timing,
 	})
 	if err != nil {
@@ -238,49 +238,10 @@ func (c *Cluster) stopAll() {
 	}
 }
 
-// WaitFor polls cond until it returns nil or the timeout passes, then fails the test with
-// cond's last error.
-func WaitFor(t testing.TB, timeout time.Duration, cond func() error) {
+// WaitFor is testutil.WaitFor, here so that fleet tests need only this package: it polls cond
+// until it returns nil and returns how long that took, or fails the test with cond's last
+// error once timeout passes.
+func WaitFor(t testing.TB, timeout time.Duration, cond func() error) time.Duration {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not true within %v: %v", timeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// testLog routes slog output to t.Log until the test ends.
-type testLog struct {
-	mu   sync.Mutex
-	t    testing.TB
-	done bool
-}
-
-func newTestLog(t testing.TB) *testLog {
-	l := &testLog{t: t}
-	t.Cleanup(func() {
-		l.mu.Lock()
-		l.done = true
-		l.mu.Unlock()
-	})
-	return l
-}
-
-func (l *testLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.done {
-		l.t.Log(string(bytes.TrimRight(p, "\n")))
-	}
-	return len(p), nil
-}
-
-func (l *testLog) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return testutil.WaitFor(t, timeout, cond)
 }

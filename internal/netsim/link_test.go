@@ -15,8 +15,9 @@ import (
 )
 
 // slack is how much later than the configured delay bytes may arrive in
-// these tests: generous, for the race detector on a busy 2-core machine.
-const slack = 50 * time.Millisecond
+// these tests: generous, for the race detector on a busy 2-core machine with
+// other packages testing at once; the benchmark measures the real figure.
+const slack = 150 * time.Millisecond
 
 func randomBytes(seed uint64, n int) []byte {
 	r := rand.New(rand.NewPCG(seed, seed))

@@ -2,47 +2,38 @@ package netsim
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/polyregion/polyregion/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// testLogger routes a logger to t.Log.
+// testLogger routes a logger to t.Log until the test ends.
 func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return testutil.NewLog(t).Logger()
 }
 
-type tWriter struct{ t *testing.T }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
-}
-
-// waitFor polls cond until it is true or timeout passes.
+// waitFor polls cond until it is true, failing the test once timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+	testutil.WaitFor(t, timeout, func() error {
+		if !cond() {
+			return fmt.Errorf("still waiting for %s", what)
 		}
-		<-tick.C
-	}
+		return nil
+	})
 }
 
 // server is a TCP server on 127.0.0.1:0 that runs handle for every

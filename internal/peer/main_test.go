@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,83 +8,33 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/polyregion/polyregion/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// waitFor polls cond until it returns nil, failing the test with cond's last
-// error if that takes longer than timeout.
-func waitFor(t *testing.T, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still not so after %v: %v", timeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// waitFor is testutil.WaitFor under the name the package's other tests call it by.
+var waitFor = testutil.WaitFor
 
-// testLog collects what a component logs, and passes it to t.Log while the
-// test runs (a server may log after its test ended; that is only kept).
-type testLog struct {
-	t    *testing.T
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	done bool
-}
+// testLog is a testutil.Log with the method names the package's other tests call.
+type testLog struct{ *testutil.Log }
 
-func newTestLog(t *testing.T) *testLog {
-	l := &testLog{t: t}
-	t.Cleanup(func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		l.done = true
-	})
-	return l
-}
+func newTestLog(t *testing.T) *testLog { return &testLog{testutil.NewLog(t)} }
 
-func (l *testLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf.Write(p)
-	if !l.done {
-		l.t.Log(strings.TrimRight(string(p), "\n"))
-	}
-	return len(p), nil
-}
-
-func (l *testLog) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-func (l *testLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+func (l *testLog) logger() *slog.Logger { return l.Logger() }
 
 // waitLogged waits until the log holds want.
 func (l *testLog) waitLogged(t *testing.T, want string) {
 	t.Helper()
-	waitFor(t, 5*time.Second, func() error {
-		if !strings.Contains(l.String(), want) {
-			return fmt.Errorf("log lacks %q", want)
-		}
-		return nil
-	})
+	l.WaitFor(t, 5*time.Second, want)
 }
 
 // newPKI makes a PKI directory for regions.
@@ -136,7 +85,7 @@ func startServer(t *testing.T, id *Identity, name string, allowed func(string) b
 		t.Fatal(err)
 	}
 	ts.addr = ln.Addr().String()
-	ts.Server = NewServer(id, h, allowed, ts.log.logger())
+	ts.Server = NewServer(id, h, allowed, ts.log.Logger())
 	done := make(chan error, 1)
 	go func() { done <- ts.Serve(ln) }()
 	t.Cleanup(func() {
