@@ -8,9 +8,11 @@ want() { # want COMMAND PACKAGE
 	command -v "$1" >/dev/null 2>&1 || need+=("$2")
 }
 
-# (none yet beyond Go itself; later services add dig, kdig, psql, postgres, the AWS CLI)
 command -v go >/dev/null 2>&1 || { echo "install-deps: Go is required (go1.26)" >&2; exit 1; }
 want git git
+want dig dnsutils        # DNS integration tests query with dig
+want kdig knot-dnsutils  # ... and kdig
+want aws awscli          # the AWS CLI drives the Route 53 API
 
 if [ ${#need[@]} -gt 0 ]; then
 	echo "install-deps: installing ${need[*]}"

@@ -11,7 +11,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/polyregion/polyregion/internal/awsapi"
 	"github.com/polyregion/polyregion/internal/control"
+	"github.com/polyregion/polyregion/internal/dns/route53api"
+	"github.com/polyregion/polyregion/internal/dns/zone"
 	"github.com/polyregion/polyregion/internal/health"
 )
 
@@ -55,6 +58,33 @@ func (r *Region) registerAPI(mux *http.ServeMux) {
 		writeJSON(w, http.StatusOK, r.control.Status())
 	})
 	mux.HandleFunc("POST /v1/control/members", r.changeMembers)
+	if r.dns != nil {
+		var creds []awsapi.Credentials
+		if c := r.cfg.Credentials; c.AccessKeyID != "" {
+			creds = append(creds, awsapi.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey})
+		}
+		mux.Handle(route53api.Prefix, route53api.New(route53api.Options{
+			Credentials:  creds,
+			Store:        r.control,
+			Fleet:        r,
+			Answerer:     r.dns.server,
+			HealthStatus: r.health.Status,
+			NameServers:  r.nameServerNames,
+			Logger:       r.logger.With("component", "route53"),
+		}))
+	}
+}
+
+// nameServerNames lists the name servers of a zone: one per region, "ns-<region>.<zone>",
+// which every region's DNS answers with glue.
+func (r *Region) nameServerNames(zoneName string) []string {
+	var out []string
+	for _, reg := range r.cfg.Regions {
+		if reg.Listen.DNS != "" {
+			out = append(out, "ns-"+reg.Name+"."+zone.CanonicalName(zoneName))
+		}
+	}
+	return out
 }
 
 // maxBody bounds request bodies of the control API.

@@ -64,5 +64,12 @@ func (f *EndpointsFile) Region(name string) (EndpointsFileRegion, bool) {
 }
 
 func (e Endpoints) asMap() map[string]string {
-	return map[string]string{"peer": e.Peer, "control": e.Control, "metrics": e.Metrics}
+	m := map[string]string{"peer": e.Peer, "control": e.Control, "metrics": e.Metrics}
+	if e.DNS != "" {
+		m["dns"] = e.DNS
+	}
+	if e.Route53 != "" {
+		m["route53"] = e.Route53
+	}
+	return m
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/polyregion/polyregion/internal/config"
+	"github.com/polyregion/polyregion/internal/dns/geoip"
 	"github.com/polyregion/polyregion/internal/peer"
 )
 
@@ -74,7 +75,20 @@ func prepareFleet(o fleetOptions) (*config.Config, string, error) {
 			r := &cfg.Regions[i]
 			r.Listen.Peer = withPort(r.Listen.Peer, "0")
 			r.Listen.Control = withPort(r.Listen.Control, "0")
+			if r.Listen.DNS != "" {
+				r.Listen.DNS = withPort(r.Listen.DNS, "0")
+			}
 			r.PeerAddress = r.Listen.Peer
+		}
+	}
+	if cfg.DNS.GeoIP == "" {
+		// Locate clients with the demo database of the documentation address ranges, so
+		// `dig +subnet=198.51.100.1/24` shows geolocation at work.
+		cfg.DNS.GeoIP = filepath.Join(dir, "geoip-demo.mmdb")
+	}
+	if cfg.DNS.GeoIP == filepath.Join(dir, "geoip-demo.mmdb") {
+		if err := geoip.WriteDemo(cfg.DNS.GeoIP); err != nil {
+			return nil, "", fmt.Errorf("writing the demo GeoIP database: %w", err)
 		}
 	}
 	if err := cfg.Validate(); err != nil {

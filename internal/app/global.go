@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/polyregion/polyregion/internal/control"
+	"github.com/polyregion/polyregion/internal/dns/route53api"
 	"github.com/polyregion/polyregion/internal/health"
 )
 
@@ -20,10 +21,14 @@ func validateGlobalState(next *control.State, ops []control.Op) error {
 			if err != nil {
 				return err
 			}
-			return health.ValidateSet(checks)
+			if err := health.ValidateSet(checks); err != nil {
+				return err
+			}
+			break
 		}
 	}
-	return nil
+	// The DNS rules: zones, record sets, CIDR collections, and health checks records use.
+	return route53api.ValidateState(next, ops)
 }
 
 // healthChecksOf decodes every health check of a state, sorted by id.

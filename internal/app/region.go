@@ -54,6 +54,8 @@ type Endpoints struct {
 	Peer    string `json:"peer"`
 	Control string `json:"control"`
 	Metrics string `json:"metrics"`
+	DNS     string `json:"dns,omitempty"`
+	Route53 string `json:"route53,omitempty"`
 }
 
 // Region is one running region.
@@ -77,6 +79,7 @@ type Region struct {
 	control           *control.Node
 	health            *health.Monitor
 	shipper           *shipper
+	dns               *regionDNS
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -155,6 +158,7 @@ func StartRegion(ctx context.Context, opts Options) (*Region, error) {
 		Peer:    r.peerLn.Addr().String(),
 		Control: "http://" + r.controlLn.Addr().String(),
 		Metrics: "http://" + r.controlLn.Addr().String() + "/metrics",
+		Route53: "http://" + r.controlLn.Addr().String(),
 	}
 
 	known := map[string]bool{}
@@ -202,6 +206,14 @@ func StartRegion(ctx context.Context, opts Options) (*Region, error) {
 	if err != nil {
 		return nil, fmt.Errorf("region %s: %w", self.Name, err)
 	}
+	if err := r.openDNS(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if !started && r.dns != nil {
+			r.dns.close()
+		}
+	}()
 	r.peerSrv = peer.NewServer(id, r.peerHandler(), func(region string) bool { return known[region] }, logger.With("component", "peer"))
 	r.peerSrv.HandleStream(control.StreamProto, r.control.HandleStream)
 	r.mesh = newMesh(self.Name, topo, r.client, logger.With("component", "mesh"), r.registry)
@@ -215,7 +227,15 @@ func StartRegion(ctx context.Context, opts Options) (*Region, error) {
 	ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	r.goServe("peer", func() error { return r.peerSrv.Serve(r.peerLn) })
 	r.goServe("control", func() error { return r.controlSrv.Serve(r.controlLn) })
-	r.wg.Add(5)
+	r.wg.Add(7)
+	go func() {
+		defer r.wg.Done()
+		r.runDNS(ctx)
+	}()
+	go func() {
+		defer r.wg.Done()
+		r.seedConfigZones(ctx)
+	}()
 	go func() {
 		defer r.wg.Done()
 		r.mesh.run(ctx)
@@ -343,6 +363,7 @@ func (r *Region) peerHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/peer/v1/control/", r.control.Handler())
 	mux.Handle("POST "+observationPath, receiveObservations(r.health, r.logger.With("component", "health")))
+	mux.HandleFunc("GET "+dnsIndexPath, r.serveDNSIndex)
 	mux.HandleFunc("GET /peer/v1/region", func(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"region": r.name, "zone": r.self.Zone, "incarnation": r.state.Incarnation})
 	})

@@ -35,7 +35,73 @@ type Config struct {
 	Regions     []Region      `yaml:"regions"`
 	Latency     []LatencyPair `yaml:"latency,omitempty"`
 	Health      Health        `yaml:"health,omitempty"`
+	DNS         DNS           `yaml:"dns,omitempty"`
 	Log         Log           `yaml:"log,omitempty"`
+}
+
+// DNS configures the authoritative DNS servers of every region.
+type DNS struct {
+	// GeoIP names a MaxMind-format City database (.mmdb) used to locate clients. `up`
+	// writes a demo database for the documentation address ranges when none is given.
+	GeoIP string `yaml:"geoip,omitempty"`
+	// LatencyTable names a CSV file of "prefix,region,rtt_ms" lines that latency-based
+	// routing prefers over the distance model.
+	LatencyTable string `yaml:"latency_table,omitempty"`
+	// Zones declared here are created in the control plane (and their record sets upserted)
+	// when the fleet starts; the Route 53 API manages them like any other.
+	Zones []DNSZone `yaml:"zones,omitempty"`
+}
+
+// DNSZone is a hosted zone declared in the configuration.
+type DNSZone struct {
+	Name    string      `yaml:"name"`
+	Records []DNSRecord `yaml:"records,omitempty"`
+}
+
+// DNSRecord is a record set declared in the configuration, with the fields of Route 53's
+// ResourceRecordSet in snake case.
+type DNSRecord struct {
+	Name             string         `yaml:"name"`
+	Type             string         `yaml:"type"`
+	TTL              int64          `yaml:"ttl,omitempty"`
+	Values           []string       `yaml:"values,omitempty"`
+	SetIdentifier    string         `yaml:"set_identifier,omitempty"`
+	HealthCheckID    string         `yaml:"health_check_id,omitempty"`
+	Weight           *int64         `yaml:"weight,omitempty"`
+	Region           string         `yaml:"region,omitempty"`
+	Failover         string         `yaml:"failover,omitempty"`
+	MultiValueAnswer bool           `yaml:"multi_value_answer,omitempty"`
+	GeoLocation      *DNSGeo        `yaml:"geo_location,omitempty"`
+	GeoProximity     *DNSProximity  `yaml:"geo_proximity,omitempty"`
+	Alias            *DNSAlias      `yaml:"alias,omitempty"`
+	Cidr             *DNSCidrRecord `yaml:"cidr,omitempty"`
+}
+
+// DNSGeo is a geolocation: continent, country, US state, or country "*" for the default.
+type DNSGeo struct {
+	Continent   string `yaml:"continent,omitempty"`
+	Country     string `yaml:"country,omitempty"`
+	Subdivision string `yaml:"subdivision,omitempty"`
+}
+
+// DNSProximity is a geoproximity location: a region or coordinates, and a bias.
+type DNSProximity struct {
+	Region string   `yaml:"region,omitempty"`
+	Lat    *float64 `yaml:"lat,omitempty"`
+	Lon    *float64 `yaml:"lon,omitempty"`
+	Bias   int32    `yaml:"bias,omitempty"`
+}
+
+// DNSAlias points a record at another name in one of the fleet's zones.
+type DNSAlias struct {
+	Target               string `yaml:"target"`
+	EvaluateTargetHealth bool   `yaml:"evaluate_target_health,omitempty"`
+}
+
+// DNSCidrRecord ties an IP-based record to a CIDR collection's location.
+type DNSCidrRecord struct {
+	Collection string `yaml:"collection"`
+	Location   string `yaml:"location"`
 }
 
 // Health tunes how the regions' health observations combine.
@@ -69,8 +135,11 @@ type Region struct {
 type Listen struct {
 	// Peer is the mutual-TLS listener for region-to-region traffic.
 	Peer string `yaml:"peer"`
-	// Control serves polyregion's own API, /metrics, /healthz and /readyz.
+	// Control serves polyregion's own API, the Route 53 API (/2013-04-01/), /metrics,
+	// /healthz and /readyz.
 	Control string `yaml:"control"`
+	// DNS is the authoritative DNS server's address, UDP and TCP; empty: no DNS server.
+	DNS string `yaml:"dns,omitempty"`
 }
 
 // LatencyPair overrides the modelled one-way latency between two regions.
@@ -247,6 +316,9 @@ func (c *Config) Validate() error {
 		}
 		p.addr(path+".listen.peer", r.Listen.Peer, true)
 		p.addr(path+".listen.control", r.Listen.Control, true)
+		if r.Listen.DNS != "" {
+			p.addr(path+".listen.dns", r.Listen.DNS, true)
+		}
 		if r.PeerAddress != r.Listen.Peer {
 			p.addr(path+".peer_address", r.PeerAddress, false)
 		} else if host, _, err := net.SplitHostPort(r.Listen.Peer); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
@@ -280,6 +352,21 @@ func (c *Config) Validate() error {
 	}
 	if c.Health.Quorum <= 0 || c.Health.Quorum >= 1 {
 		p.add("health.quorum", "%v is outside (0, 1)", c.Health.Quorum)
+	}
+	for i, z := range c.DNS.Zones {
+		path := fmt.Sprintf("dns.zones[%d]", i)
+		if z.Name == "" || strings.Contains(strings.TrimSuffix(z.Name, "."), "..") {
+			p.add(path+".name", "%q is not a domain name", z.Name)
+		}
+		for j, rec := range z.Records {
+			rp := fmt.Sprintf("%s.records[%d]", path, j)
+			if rec.Name == "" {
+				p.add(rp+".name", "must not be empty")
+			}
+			if rec.Type == "" {
+				p.add(rp+".type", "must not be empty")
+			}
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
