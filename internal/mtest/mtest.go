@@ -6,6 +6,7 @@ package mtest
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/polyregion/polyregion/internal/app"
 	"github.com/polyregion/polyregion/internal/config"
 	"github.com/polyregion/polyregion/internal/control"
+	"github.com/polyregion/polyregion/internal/dns/geoip"
 	"github.com/polyregion/polyregion/internal/netsim"
 	"github.com/polyregion/polyregion/internal/peer"
 	"github.com/polyregion/polyregion/internal/testutil"
@@ -58,6 +60,10 @@ func Start(t testing.TB, opts Options) *Cluster {
 		cfg.Regions = append(cfg.Regions, r)
 	}
 	cfg.Credentials = config.Credentials{AccessKeyID: "AKPRTESTTESTTEST0001", SecretAccessKey: "test-secret-key-0123456789"}
+	cfg.DNS.GeoIP = filepath.Join(cfg.DataDir, "geoip-demo.mmdb")
+	if err := geoip.WriteDemo(cfg.DNS.GeoIP); err != nil {
+		t.Fatalf("mtest: %v", err)
+	}
 	if opts.Configure != nil {
 		opts.Configure(cfg)
 	}
