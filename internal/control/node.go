@@ -658,7 +658,7 @@ func (w *hclogWriter) Write(p []byte) (int, error) {
 		if i := strings.Index(line, "]"); i >= 0 {
 			line = strings.TrimSpace(line[i+1:])
 		}
-		w.logger.Log(context.Background(), level, line, "component", "raft")
+		w.logger.Log(context.Background(), level, line)
 	}
 	return len(p), nil
 }
