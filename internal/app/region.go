@@ -22,6 +22,7 @@ import (
 
 	"github.com/polyregion/polyregion/internal/config"
 	"github.com/polyregion/polyregion/internal/control"
+	"github.com/polyregion/polyregion/internal/dns/zone"
 	"github.com/polyregion/polyregion/internal/health"
 	"github.com/polyregion/polyregion/internal/kv"
 	"github.com/polyregion/polyregion/internal/peer"
@@ -406,6 +407,8 @@ type RegionStatus struct {
 	Ready       bool           `json:"ready"`
 	Peers       []PeerStatus   `json:"peers"`
 	Control     control.Status `json:"control"`
+	// HostedZones counts the DNS zones in this region's copy of the control plane.
+	HostedZones int `json:"hosted_zones"`
 }
 
 // Status reports the region and what it measures of its peers.
@@ -422,6 +425,7 @@ func (r *Region) Status() RegionStatus {
 		Ready:       r.Ready(),
 		Peers:       r.mesh.status(),
 		Control:     r.control.Status(),
+		HostedZones: len(r.control.State().List(zone.KindHostedZone)),
 	}
 }
 

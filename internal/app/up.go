@@ -152,6 +152,10 @@ func (s *supervisor) run(ctx context.Context) error {
 		s.stopAll()
 		return startErr
 	}
+	if err := s.waitForLeader(ctx); err != nil {
+		s.stopAll()
+		return err
+	}
 	if err := s.writeEndpoints(); err != nil {
 		s.stopAll()
 		return err
@@ -315,6 +319,37 @@ func (s *supervisor) startRegion(ctx context.Context, name string) error {
 			s.stopChild(c)
 			return ctx.Err()
 		case <-tick.C:
+		}
+	}
+}
+
+// waitForLeader waits until every region sees a control-plane leader, so that a fleet
+// reported up takes control writes at once, and holds the zones of the configuration.
+func (s *supervisor) waitForLeader(ctx context.Context) error {
+	hc := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(s.timeout)
+	for {
+		missing := ""
+		for _, r := range s.cfg.Regions {
+			s.mu.Lock()
+			control := s.children[r.Name].endpoints.Control
+			s.mu.Unlock()
+			var st RegionStatus
+			if err := getJSON(ctx, hc, control+"/v1/status", &st); err != nil || st.Control.Leader == "" || st.HostedZones < len(s.cfg.DNS.Zones) {
+				missing = r.Name
+				break
+			}
+		}
+		if missing == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("region %s sees no control-plane leader after %v; see its log in %s", missing, s.timeout, filepath.Join(s.dir, "logs"))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
