@@ -1,0 +1,263 @@
+package tables
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/polyregion/polyregion/internal/awsapi"
+)
+
+// targetPrefix starts the X-Amz-Target header of every DynamoDB operation.
+const targetPrefix = "DynamoDB_20120810."
+
+// errorPrefix starts the __type of every error answered.
+const errorPrefix = "com.amazonaws.dynamodb.v20120810#"
+
+// maxBody bounds request bodies: DynamoDB's largest requests (BatchWriteItem,
+// TransactWriteItems) are at most 16 MB.
+const maxBody = 16 << 20
+
+// operation serves one DynamoDB operation: it decodes body and returns the response value
+// (marshalled as JSON) or an error.
+type operation func(s *Service, rc *requestContext, body []byte) (any, error)
+
+// operations are the operations served, by name.
+var operations = map[string]operation{
+	"CreateTable":        (*Service).createTable,
+	"DescribeTable":      (*Service).describeTable,
+	"ListTables":         (*Service).listTables,
+	"DeleteTable":        (*Service).deleteTable,
+	"UpdateTable":        (*Service).updateTable,
+	"PutItem":            (*Service).putItem,
+	"GetItem":            (*Service).getItem,
+	"DeleteItem":         (*Service).deleteItem,
+	"UpdateItem":         (*Service).updateItem,
+	"Query":              (*Service).query,
+	"Scan":               (*Service).scan,
+	"BatchGetItem":       (*Service).batchGetItem,
+	"BatchWriteItem":     (*Service).batchWriteItem,
+	"TransactWriteItems": (*Service).transactWriteItems,
+	"TransactGetItems":   (*Service).transactGetItems,
+	"DescribeEndpoints":  (*Service).describeEndpoints,
+	"DescribeLimits":     (*Service).describeLimits,
+	"UpdateTimeToLive":   (*Service).updateTimeToLive,
+	"DescribeTimeToLive": (*Service).describeTimeToLive,
+	"TagResource":        (*Service).tagResource,
+	"UntagResource":      (*Service).untagResource,
+	"ListTagsOfResource": (*Service).listTagsOfResource,
+}
+
+// requestContext is what an operation knows about its request.
+type requestContext struct {
+	id   string
+	now  time.Time
+	host string // the Host the request was sent to
+}
+
+// apiError is an error answered with a DynamoDB error type.
+type apiError struct {
+	typ     string // without errorPrefix
+	message string
+	status  int // 0: 400
+	extra   any // further members of the error body (Item, CancellationReasons); nil: none
+}
+
+func (e *apiError) Error() string { return e.typ + ": " + e.message }
+
+func errorf(typ, format string, args ...any) *apiError {
+	return &apiError{typ: typ, message: fmt.Sprintf(format, args...)}
+}
+
+func validationf(format string, args ...any) *apiError {
+	return errorf("ValidationException", format, args...)
+}
+
+func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	rc := &requestContext{id: awsapi.NewRequestID(), now: s.now(), host: r.Host}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		body := []byte(s.healthBody())
+		h := w.Header()
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
+		h.Set(awsapi.RequestIDHeader, rc.id)
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(body)
+		}
+		return
+	}
+	start := time.Now()
+	opName := "unknown"
+	code := s.serveOperation(w, r, rc, &opName)
+	s.metrics.observe(opName, code, time.Since(start))
+}
+
+// serveOperation answers a POST and returns the outcome for the metrics: "ok" or the error
+// type. *opName is set to the operation once known.
+func (s *Service) serveOperation(w http.ResponseWriter, r *http.Request, rc *requestContext, opName *string) string {
+	if r.Method != http.MethodPost {
+		return s.writeError(w, r, rc, &apiError{typ: "UnknownOperationException", message: "only POST / is served: " + r.Method + " " + r.URL.Path})
+	}
+	if r.ContentLength > maxBody {
+		return s.writeError(w, r, rc, validationf("Request size exceeded %d bytes", maxBody))
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if _, err := awsapi.Verify(r, "dynamodb", s.opts.Credentials, rc.now); err != nil {
+		return s.writeError(w, r, rc, authError(err))
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return s.writeError(w, r, rc, validationf("Request size exceeded %d bytes", maxBody))
+		}
+		return s.writeError(w, r, rc, errorf("SerializationException", "the request body could not be read: %v", err))
+	}
+	target := r.Header.Get("X-Amz-Target")
+	name, ok := strings.CutPrefix(target, targetPrefix)
+	op := operations[name]
+	if !ok {
+		name, ok = strings.CutPrefix(target, streamsTargetPrefix)
+		op = streamOperations[name]
+	}
+	if !ok || op == nil {
+		if target == "" {
+			return s.writeError(w, r, rc, errorf("UnknownOperationException", "the request has no X-Amz-Target header naming the operation"))
+		}
+		return s.writeError(w, r, rc, errorf("UnknownOperationException", "%s is not an operation polyregion's DynamoDB API serves", target))
+	}
+	*opName = name
+	out, err := s.run(op, rc, body)
+	if err != nil {
+		return s.writeError(w, r, rc, err)
+	}
+	resp, err := json.Marshal(out)
+	if err != nil {
+		return s.writeError(w, r, rc, fmt.Errorf("encoding the %s response: %w", name, err))
+	}
+	writeJSON(w, http.StatusOK, rc.id, resp)
+	return "ok"
+}
+
+// run calls op, turning a panic (a bug) into an error answered as InternalServerError, so
+// that one bad request never takes the connection or the process down.
+func (s *Service) run(op operation, rc *requestContext, body []byte) (out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return op(s, rc, body)
+}
+
+// authError maps a failed SigV4 verification to DynamoDB's error.
+func authError(err error) *apiError {
+	var ae *awsapi.AuthError
+	if !errors.As(err, &ae) {
+		return &apiError{typ: "InternalServerError", message: "signature verification failed", status: http.StatusInternalServerError}
+	}
+	switch {
+	case errors.Is(err, awsapi.ErrMissingAuth):
+		return errorf("UnrecognizedClientException", "The request has no SigV4 authentication: %s", ae.Message)
+	case errors.Is(err, awsapi.ErrUnknownAccessKey):
+		return errorf("UnrecognizedClientException", "The security token included in the request is invalid.")
+	case errors.Is(err, awsapi.ErrBodyTooLarge):
+		return validationf("%s", ae.Message)
+	default:
+		return errorf("InvalidSignatureException", "%s", ae.Message)
+	}
+}
+
+// writeError answers err and returns its type for the metrics. *apiError and *attr.Error
+// are the client's fault; anything else is an InternalServerError, logged.
+func (s *Service) writeError(w http.ResponseWriter, r *http.Request, rc *requestContext, err error) string {
+	var ae *apiError
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &ae):
+	case asAttrError(err) != nil:
+		ae = asAttrError(err)
+	case errors.As(err, &se), errors.As(err, &te):
+		ae = errorf("SerializationException", "%v", err)
+	default:
+		s.logger.Error("dynamodb request failed", "request_id", rc.id, "target", r.Header.Get("X-Amz-Target"), "err", err)
+		ae = &apiError{typ: "InternalServerError", message: "Internal server error (request " + rc.id + ")", status: http.StatusInternalServerError}
+	}
+	status := ae.status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	if status < 500 {
+		s.logger.Debug("dynamodb request rejected", "request_id", rc.id, "target", r.Header.Get("X-Amz-Target"), "type", ae.typ, "message", ae.message)
+	}
+	fields := map[string]any{"__type": errorPrefix + ae.typ, "message": ae.message}
+	if ae.extra != nil {
+		extra, _ := json.Marshal(ae.extra)
+		var m map[string]json.RawMessage
+		if json.Unmarshal(extra, &m) == nil {
+			for k, v := range m {
+				fields[k] = v
+			}
+		}
+	}
+	body, _ := json.Marshal(fields)
+	writeJSON(w, status, rc.id, body)
+	return ae.typ
+}
+
+// writeJSON writes a JSON 1.0 response with its checksum and request id.
+func writeJSON(w http.ResponseWriter, status int, requestID string, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/x-amz-json-1.0")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
+	h.Set(awsapi.RequestIDHeader, requestID)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// decode unmarshals a request body into v; a body that is not a JSON object of the right
+// shape is a SerializationException.
+func decode(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		if ae := asAttrError(err); ae != nil {
+			return ae
+		}
+		var ae *apiError
+		if errors.As(err, &ae) {
+			return ae
+		}
+		return errorf("SerializationException", "%s", serializationMessage(err))
+	}
+	return nil
+}
+
+// serializationMessage words a JSON decoding error for the client.
+func serializationMessage(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field != "" {
+			return fmt.Sprintf("Unexpected value type in payload: %s cannot be a JSON %s", te.Field, te.Value)
+		}
+		return fmt.Sprintf("Unexpected value type in payload: a JSON %s", te.Value)
+	}
+	return "Malformed JSON request body: " + err.Error()
+}
