@@ -71,5 +71,9 @@ func (e Endpoints) asMap() map[string]string {
 	if e.Route53 != "" {
 		m["route53"] = e.Route53
 	}
+	if e.DynamoDB != "" {
+		m["dynamodb"] = e.DynamoDB
+		m["dynamodbstreams"] = e.DynamoDBStreams
+	}
 	return m
 }

@@ -78,6 +78,9 @@ func prepareFleet(o fleetOptions) (*config.Config, string, error) {
 			if r.Listen.DNS != "" {
 				r.Listen.DNS = withPort(r.Listen.DNS, "0")
 			}
+			if r.Listen.DynamoDB != "" {
+				r.Listen.DynamoDB = withPort(r.Listen.DynamoDB, "0")
+			}
 			r.PeerAddress = r.Listen.Peer
 		}
 	}

@@ -52,11 +52,13 @@ type Options struct {
 
 // Endpoints are the addresses a running region serves on.
 type Endpoints struct {
-	Peer    string `json:"peer"`
-	Control string `json:"control"`
-	Metrics string `json:"metrics"`
-	DNS     string `json:"dns,omitempty"`
-	Route53 string `json:"route53,omitempty"`
+	Peer            string `json:"peer"`
+	Control         string `json:"control"`
+	Metrics         string `json:"metrics"`
+	DNS             string `json:"dns,omitempty"`
+	Route53         string `json:"route53,omitempty"`
+	DynamoDB        string `json:"dynamodb,omitempty"`
+	DynamoDBStreams string `json:"dynamodbstreams,omitempty"`
 }
 
 // Region is one running region.
@@ -81,6 +83,7 @@ type Region struct {
 	health            *health.Monitor
 	shipper           *shipper
 	dns               *regionDNS
+	tables            *regionTables
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -215,6 +218,14 @@ func StartRegion(ctx context.Context, opts Options) (*Region, error) {
 			r.dns.close()
 		}
 	}()
+	if err := r.openTables(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if !started && r.tables != nil {
+			r.tables.ln.Close()
+		}
+	}()
 	r.peerSrv = peer.NewServer(id, r.peerHandler(), func(region string) bool { return known[region] }, logger.With("component", "peer"))
 	r.peerSrv.HandleStream(control.StreamProto, r.control.HandleStream)
 	r.mesh = newMesh(self.Name, topo, r.client, logger.With("component", "mesh"), r.registry)
@@ -228,7 +239,11 @@ func StartRegion(ctx context.Context, opts Options) (*Region, error) {
 	ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	r.goServe("peer", func() error { return r.peerSrv.Serve(r.peerLn) })
 	r.goServe("control", func() error { return r.controlSrv.Serve(r.controlLn) })
-	r.wg.Add(7)
+	r.wg.Add(8)
+	go func() {
+		defer r.wg.Done()
+		r.runTables(ctx)
+	}()
 	go func() {
 		defer r.wg.Done()
 		r.runDNS(ctx)

@@ -140,6 +140,8 @@ type Listen struct {
 	Control string `yaml:"control"`
 	// DNS is the authoritative DNS server's address, UDP and TCP; empty: no DNS server.
 	DNS string `yaml:"dns,omitempty"`
+	// DynamoDB serves the DynamoDB-compatible API (and DynamoDB Streams); empty: none.
+	DynamoDB string `yaml:"dynamodb,omitempty"`
 }
 
 // LatencyPair overrides the modelled one-way latency between two regions.
@@ -318,6 +320,9 @@ func (c *Config) Validate() error {
 		p.addr(path+".listen.control", r.Listen.Control, true)
 		if r.Listen.DNS != "" {
 			p.addr(path+".listen.dns", r.Listen.DNS, true)
+		}
+		if r.Listen.DynamoDB != "" {
+			p.addr(path+".listen.dynamodb", r.Listen.DynamoDB, true)
 		}
 		if r.PeerAddress != r.Listen.Peer {
 			p.addr(path+".peer_address", r.PeerAddress, false)

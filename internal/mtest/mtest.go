@@ -55,7 +55,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	}
 	cfg := &config.Config{DataDir: t.TempDir()}
 	for _, r := range regions {
-		r.Listen = config.Listen{Peer: "127.0.0.1:0", Control: "127.0.0.1:0", DNS: "127.0.0.1:0"}
+		r.Listen = config.Listen{Peer: "127.0.0.1:0", Control: "127.0.0.1:0", DNS: "127.0.0.1:0", DynamoDB: "127.0.0.1:0"}
 		r.PeerAddress = ""
 		cfg.Regions = append(cfg.Regions, r)
 	}
