@@ -19,15 +19,21 @@ import (
 // ErrNoListeners is returned by Serve when it is given neither a UDP nor a TCP listener.
 var ErrNoListeners = errors.New("dns: no listeners to serve")
 
+// udpReadBuffer is the receive buffer Serve asks for on a UDP socket (SO_RCVBUF): room for
+// a few thousand queries, so that a burst, or a few milliseconds in which the process does
+// not get a CPU, queues queries instead of dropping them. The kernel caps it at
+// net.core.rmem_max (212992 bytes on a stock Linux, which then keeps its default).
+const udpReadBuffer = 4 << 20
+
 // Serve answers queries on udp and tcp (either may be nil, not both) until ctx ends, then
 // closes them and returns once every goroutine it started has stopped. It returns nil after
 // ctx ends, or the error that stopped a transport early (the other is stopped too).
 //
 // UDP is read by Options.UDPWorkers goroutines, each answering what it reads, so a packet
-// costs no goroutine. Each TCP connection gets a goroutine; at most
-// Options.MaxTCPConnections are served at once, and one that is slower than
-// Options.TCPIdleTimeout to deliver a query or take an answer is closed. Queries on a TCP
-// connection are answered in order.
+// costs no goroutine; the socket's receive buffer is enlarged to udpReadBuffer. Each TCP
+// connection gets a goroutine; at most Options.MaxTCPConnections are served at once, and one
+// that is slower than Options.TCPIdleTimeout to deliver a query or take an answer is closed.
+// Queries on a TCP connection are answered in order.
 func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener) error {
 	if udp == nil && tcp == nil {
 		return ErrNoListeners
@@ -50,6 +56,12 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		}
 		errMu.Unlock()
 		cancel()
+	}
+	if uc, ok := udp.(*net.UDPConn); ok {
+		// Best effort: the socket works with the kernel's default buffer too.
+		if err := uc.SetReadBuffer(udpReadBuffer); err != nil {
+			s.log.Debug("udp receive buffer not enlarged", "err", err)
+		}
 	}
 	if udp != nil {
 		workers := s.opts.UDPWorkers
