@@ -36,6 +36,7 @@ unit:
 ## bench: the benchmarks in bench/ (not part of `make test`); see docs/performance.md
 bench:
 	$(GO) run ./bench/netsim
+	bash bench/dns/run.sh
 
 ## fuzz: run each fuzz target for a short while (FUZZTIME=30s)
 FUZZTIME ?= 30s

@@ -1,0 +1,364 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// load is one dnsperf run against one server.
+type load struct {
+	qps      int // -Q; 0: as fast as the server answers, within -q outstanding queries
+	verbose  bool
+	duration time.Duration
+}
+
+// result is what one dnsperf run measured.
+type result struct {
+	sent, completed, lost int64
+	qps                   float64          // completed queries per second of the run
+	avg                   float64          // dnsperf's average latency, seconds
+	latencies             []float64        // per answered query, seconds (verbose runs only)
+	rcodes                map[string]int64 // per answered query (verbose runs only)
+	serverCPU             float64          // CPU seconds the server used during the run
+	pinnedBusy            float64          // how busy the server's CPUs were (0 to 1), interrupts included; 0 when not pinned
+	foreign               float64          // share of the server's CPUs that other processes used (0 to 1); 0 when not pinned
+	foreignLoad           float64          // share of dnsperf's CPUs that other processes used (0 to 1); 0 when not pinned
+	serverDrops           int64            // datagrams dropped at the server's sockets: receive buffer full
+	otherDrops            int64            // datagrams dropped at the machine's other UDP sockets (dnsperf's)
+	runTime               float64          // seconds, as dnsperf reports it
+}
+
+func (r result) lossPct() float64 {
+	if r.sent == 0 {
+		return 0
+	}
+	return 100 * float64(r.lost) / float64(r.sent)
+}
+
+// cpuCores is the server's CPU use during the run, in cores.
+func (r result) cpuCores() float64 {
+	if r.runTime <= 0 {
+		return 0
+	}
+	return r.serverCPU / r.runTime
+}
+
+// percentile returns the p-th percentile (0 < p <= 1) of the sorted xs, nearest rank.
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted))*p+0.999999) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// runDNSPerf runs dnsperf with the datafile against s, pinned to cpus, and measures the
+// server's CPU time over the run.
+func runDNSPerf(ctx context.Context, cfg config, s *server, datafile string, l load) (result, error) {
+	host, port, err := net.SplitHostPort(s.addr)
+	if err != nil {
+		return result{}, err
+	}
+	args := []string{
+		"-B", "-d", datafile, // binary datafile: each query carries its own ECS option
+		"-s", host, "-p", port,
+		"-l", strconv.Itoa(int(l.duration / time.Second)),
+		"-c", strconv.Itoa(cfg.clients),
+		"-q", strconv.Itoa(cfg.outstanding),
+		"-t", "1", // a query unanswered after 1 s is lost
+	}
+	if l.qps > 0 {
+		args = append(args, "-Q", strconv.Itoa(l.qps))
+	}
+	if l.verbose {
+		args = append(args, "-v")
+	}
+	// dnsperf writes to a file, not a pipe: a reader that falls behind would stall dnsperf
+	// (it prints each answer with -v) and show up as latency.
+	outPath := datafile + ".out"
+	outFile, err := os.Create(outPath)
+	if err != nil {
+		return result{}, err
+	}
+	defer os.Remove(outPath)
+	cmd := command(cfg.loadCPUs, "dnsperf", args...)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = outFile, &stderr
+	cpu0, err := cpuSeconds(s.pid())
+	if err != nil {
+		outFile.Close()
+		return result{}, fmt.Errorf("%s: %w", s.name, err)
+	}
+	busy0, err := cpuBusy(cfg.serverCPUs)
+	if err != nil {
+		outFile.Close()
+		return result{}, err
+	}
+	load0, err := cpuBusy(cfg.loadCPUs)
+	if err != nil {
+		outFile.Close()
+		return result{}, err
+	}
+	drops0, err := udpDrops(s.port())
+	if err != nil {
+		outFile.Close()
+		return result{}, err
+	}
+	if err := cmd.Start(); err != nil {
+		outFile.Close()
+		return result{}, fmt.Errorf("dnsperf: %w", err)
+	}
+	// dnsperf stops by itself after -l; this is a backstop.
+	stopped := context.AfterFunc(ctx, func() { _ = cmd.Process.Kill() })
+	waitErr := cmd.Wait()
+	stopped()
+	outFile.Close()
+	cpu1, cpuErr := cpuSeconds(s.pid())
+	drops1, dropsErr := udpDrops(s.port())
+	busy1, busyErr := cpuBusy(cfg.serverCPUs)
+	load1, loadErr := cpuBusy(cfg.loadCPUs)
+	if waitErr != nil {
+		return result{}, fmt.Errorf("dnsperf %s: %w\n%s", strings.Join(args, " "), waitErr, stderr.String())
+	}
+	if err := errors.Join(cpuErr, dropsErr, busyErr, loadErr); err != nil {
+		return result{}, fmt.Errorf("%s: %w", s.name, err)
+	}
+	r := result{rcodes: map[string]int64{}, serverCPU: cpu1 - cpu0}
+	if d := busy1.total - busy0.total; d > 0 {
+		r.pinnedBusy = (busy1.busy - busy0.busy) / d
+		r.foreign = max(0, ((busy1.tasks-busy0.tasks)/clockTicks-r.serverCPU)/(d/clockTicks))
+	}
+	if d := load1.total - load0.total; d > 0 {
+		perf := (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+		r.foreignLoad = max(0, ((load1.tasks-load0.tasks)/clockTicks-perf)/(d/clockTicks))
+	}
+	r.serverDrops = drops1.server - drops0.server
+	r.otherDrops = drops1.total - drops0.total - r.serverDrops
+	f, err := os.Open(outPath)
+	if err != nil {
+		return result{}, err
+	}
+	defer f.Close()
+	if l.verbose {
+		r.latencies = make([]float64, 0, max(l.qps, 1)*int(l.duration/time.Second))
+	}
+	var summary []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		// Verbose: "> NOERROR www.bench.example A 0.000123" per answer, "> T ..." per timeout.
+		if strings.HasPrefix(line, "> ") {
+			f := strings.Fields(line)
+			if len(f) < 3 || f[1] == "T" || f[1] == "I" {
+				continue
+			}
+			if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil {
+				r.latencies = append(r.latencies, v)
+				r.rcodes[f[1]]++
+			}
+			continue
+		}
+		summary = append(summary, line)
+	}
+	if err := sc.Err(); err != nil {
+		return result{}, fmt.Errorf("dnsperf output: %w", err)
+	}
+	if err := parseSummary(&r, summary); err != nil {
+		return result{}, fmt.Errorf("dnsperf output: %w\n%s", err, strings.Join(summary, "\n"))
+	}
+	slices.Sort(r.latencies)
+	return r, nil
+}
+
+// parseSummary reads dnsperf's statistics:
+//
+//	Queries sent:         1605159
+//	Queries completed:    1605157 (100.00%)
+//	Queries lost:         2 (0.00%)
+//	Run time (s):         5.002749
+//	Queries per second:   320856.789735
+//	Average Latency (s):  0.000266 (min 0.000006, max 0.005591)
+func parseSummary(r *result, lines []string) error {
+	found := 0
+	for _, line := range lines {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			continue
+		}
+		var err error
+		switch k {
+		case "Queries sent":
+			r.sent, err = strconv.ParseInt(f[0], 10, 64)
+		case "Queries completed":
+			r.completed, err = strconv.ParseInt(f[0], 10, 64)
+		case "Queries lost":
+			r.lost, err = strconv.ParseInt(f[0], 10, 64)
+		case "Run time (s)":
+			r.runTime, err = strconv.ParseFloat(f[0], 64)
+		case "Queries per second":
+			r.qps, err = strconv.ParseFloat(f[0], 64)
+		case "Average Latency (s)":
+			r.avg, err = strconv.ParseFloat(f[0], 64)
+		default:
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%q: %w", line, err)
+		}
+		found++
+	}
+	if found < 6 {
+		return errors.New("no statistics found")
+	}
+	return nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's CPU times: 100 on every Linux
+// architecture Go supports.
+const clockTicks = 100
+
+// cpuSeconds is the CPU time (user + system) the process and all its threads have used.
+func cpuSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: count fields after it.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// Fields 14 (utime) and 15 (stime) of stat(5); f[0] is field 3.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	u, err1 := strconv.ParseFloat(f[11], 64)
+	s, err2 := strconv.ParseFloat(f[12], 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return (u + s) / clockTicks, nil
+}
+
+// tool reports the Debian package version of a tool, or "?" when dpkg does not know it.
+func tool(pkg string) string {
+	out, err := exec.Command("dpkg-query", "-W", "-f", "${Version}", pkg).Output()
+	if err != nil || len(out) == 0 {
+		return "?"
+	}
+	return string(out)
+}
+
+// drops counts UDP datagrams dropped because a socket's receive buffer was full.
+type drops struct {
+	server int64 // at the sockets bound to the server's port
+	total  int64 // at every socket of the machine (RcvbufErrors of /proc/net/snmp)
+}
+
+// udpDrops reads the drop counters of the sockets bound to port (the "drops" column of
+// /proc/net/udp and udp6) and the machine's UDP RcvbufErrors.
+func udpDrops(port int) (drops, error) {
+	var d drops
+	for _, name := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return d, err
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) < 13 {
+				continue
+			}
+			_, hexPort, _ := strings.Cut(f[1], ":")
+			if p, err := strconv.ParseUint(hexPort, 16, 16); err != nil || int(p) != port {
+				continue
+			}
+			n, err := strconv.ParseInt(f[len(f)-1], 10, 64)
+			if err != nil {
+				return d, fmt.Errorf("%s: %q: %w", name, line, err)
+			}
+			d.server += n
+		}
+	}
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return d, err
+	}
+	var head []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if head == nil {
+			head = f
+			continue
+		}
+		for i, h := range head {
+			if h == "RcvbufErrors" && i < len(f) {
+				d.total, err = strconv.ParseInt(f[i], 10, 64)
+				return d, err
+			}
+		}
+	}
+	return d, errors.New("/proc/net/snmp: no Udp RcvbufErrors")
+}
+
+// ticks are CPU times from /proc/stat, in clock ticks.
+type ticks struct{ busy, tasks, total float64 }
+
+// cpuBusy sums the busy and total times of the CPUs of a taskset list ("" gives zero).
+// Busy is everything but idle and iowait: softirq included, where the kernel does much of
+// the work of a UDP server.
+func cpuBusy(list string) (ticks, error) {
+	var t ticks
+	if list == "" {
+		return t, nil
+	}
+	want := map[string]bool{}
+	for _, c := range cpuList(list) {
+		want["cpu"+strconv.Itoa(c)] = true
+	}
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return t, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || !want[f[0]] {
+			continue
+		}
+		for i, v := range f[1:] {
+			if i >= 8 { // guest times are already counted in user and nice
+				break
+			}
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return t, fmt.Errorf("/proc/stat: %q: %w", line, err)
+			}
+			t.total += n
+			if i != 3 && i != 4 { // idle, iowait
+				t.busy += n
+			}
+			if i <= 2 { // user, nice, system: processes, not interrupts
+				t.tasks += n
+			}
+		}
+	}
+	return t, nil
+}
