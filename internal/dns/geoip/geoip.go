@@ -3,6 +3,7 @@ package geoip
 import (
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/oschwald/maxminddb-golang/v2"
 
@@ -32,6 +33,20 @@ type Location struct {
 // DB is an open GeoIP database.
 type DB struct {
 	r *maxminddb.Reader
+	// cache keeps decoded records by their offset in the database: many networks share
+	// one record, and decoding one (by reflection) is the costliest part of a lookup.
+	cache [cacheSlots]atomic.Pointer[cachedRecord]
+}
+
+// cacheSlots is the size of the decoded-record cache (a direct-mapped table).
+const cacheSlots = 1024
+
+// cachedRecord is a decoded record: its location without the network, or ok false for a
+// record that places nobody.
+type cachedRecord struct {
+	offset uintptr
+	loc    Location
+	ok     bool
 }
 
 // Open opens a MaxMind-format database in the GeoIP2/GeoLite2-City shape: continent.code,
@@ -87,14 +102,32 @@ func (db *DB) Lookup(addr netip.Addr) (Location, bool) {
 	if !res.Found() {
 		return Location{}, false
 	}
+	off := res.Offset()
+	slot := &db.cache[off%cacheSlots]
+	if c := slot.Load(); c != nil && c.offset == off {
+		if !c.ok {
+			return Location{}, false
+		}
+		loc := c.loc
+		loc.Network = res.Prefix().Masked()
+		return loc, true
+	}
+	loc, ok := decodeRecord(res)
+	slot.Store(&cachedRecord{offset: off, loc: loc, ok: ok})
+	if !ok {
+		return Location{}, false
+	}
+	loc.Network = res.Prefix().Masked()
+	return loc, true
+}
+
+// decodeRecord decodes a City record into a location without its network.
+func decodeRecord(res maxminddb.Result) (Location, bool) {
 	var rec cityRecord
 	if err := res.Decode(&rec); err != nil {
 		return Location{}, false
 	}
-	loc := Location{
-		Country: rec.Country.ISOCode,
-		Network: res.Prefix().Masked(),
-	}
+	loc := Location{Country: rec.Country.ISOCode}
 	if loc.Country == "" {
 		loc.Country = rec.RegisteredCountry.ISOCode
 	}
