@@ -145,13 +145,24 @@ func (q *query) reset(v *view) {
 }
 
 // answer is Answer with a query state the caller owns (the transports keep one each).
-func (s *Server) answer(req *dns.Msg, client netip.Addr, tcp bool, q *query) (reply *dns.Msg) {
+func (s *Server) answer(req *dns.Msg, client netip.Addr, tcp bool, q *query) *dns.Msg {
+	reply, limit := s.answerUntruncated(req, client, tcp, q)
+	if limit > 0 {
+		truncate(reply, limit)
+	}
+	return reply
+}
+
+// answerUntruncated is answer without the truncation, and the size limit the reply must be
+// truncated to (0: none). The transport path packs first and truncates only the rare reply
+// that does not fit, which spares measuring every reply.
+func (s *Server) answerUntruncated(req *dns.Msg, client netip.Addr, tcp bool, q *query) (reply *dns.Msg, limit int) {
 	q.reset(s.view.Load())
 	defer func() {
 		if r := recover(); r != nil {
 			s.metrics.panics.Inc()
 			s.log.Error("panic while answering a query; answered SERVFAIL", "panic", r, "stack", string(debug.Stack()))
-			reply = failure(req, dns.RcodeServerFailure)
+			reply, limit = failure(req, dns.RcodeServerFailure), 0
 		}
 		// Keep nothing of this answer's snapshot alive in a pooled query.
 		q.v, q.lat, q.env.Client.Location = nil, nil, nil
@@ -162,7 +173,7 @@ func (s *Server) answer(req *dns.Msg, client netip.Addr, tcp bool, q *query) (re
 	}()
 
 	if req == nil || req.Response {
-		return failure(req, dns.RcodeFormatError)
+		return failure(req, dns.RcodeFormatError), 0
 	}
 	rb := new(replyBuf)
 	reply = &rb.msg
@@ -177,11 +188,11 @@ func (s *Server) answer(req *dns.Msg, client netip.Addr, tcp bool, q *query) (re
 			reply.Question = []dns.Question{req.Question[0]}
 		}
 		reply.Rcode = dns.RcodeNotImplemented
-		return reply
+		return reply, 0
 	}
 	if len(req.Question) != 1 || !validName(req.Question[0].Name) {
 		reply.Rcode = dns.RcodeFormatError
-		return reply
+		return reply, 0
 	}
 	rb.question[0] = req.Question[0]
 	reply.Question = rb.question[:]
@@ -193,7 +204,7 @@ func (s *Server) answer(req *dns.Msg, client netip.Addr, tcp bool, q *query) (re
 		opt = &rb.opt
 		setOPT(opt, e.do)
 	}
-	limit := dns.MinMsgSize
+	limit = dns.MinMsgSize
 	switch {
 	case tcp:
 		limit = dns.MaxMsgSize
@@ -205,7 +216,7 @@ func (s *Server) answer(req *dns.Msg, client netip.Addr, tcp bool, q *query) (re
 		if opt != nil {
 			reply.Extra = append(reply.Extra, opt)
 		}
-		return reply
+		return reply, 0
 	}
 
 	// The client: the Client Subnet option's address when it gives one, else the resolver.
@@ -225,8 +236,7 @@ func (s *Server) answer(req *dns.Msg, client netip.Addr, tcp bool, q *query) (re
 		}
 		reply.Extra = append(reply.Extra, opt)
 	}
-	truncate(reply, limit)
-	return reply
+	return reply, limit
 }
 
 // replyBuf holds an answer and room for what most answers hold, so that building one costs

@@ -262,8 +262,12 @@ func (s *Server) handle(raw []byte, client netip.Addr, transport int, q *query) 
 		s.metrics.count(transport, dns.RcodeFormatError, false, nil)
 		return rawReply(raw, dns.RcodeFormatError, q.out)
 	}
-	reply := s.answer(req, client, transport == transportTCP, q)
+	reply, limit := s.answerUntruncated(req, client, transport == transportTCP, q)
 	wire, err := reply.PackBuffer(q.out[:cap(q.out)])
+	if err == nil && limit > 0 && len(wire) > limit {
+		truncate(reply, limit)
+		wire, err = reply.PackBuffer(q.out[:cap(q.out)])
+	}
 	if err != nil {
 		s.log.Error("answer does not pack; answered SERVFAIL", "question", req.Question, "err", err)
 		s.metrics.count(transport, dns.RcodeServerFailure, false, nil)
