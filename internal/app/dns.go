@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -199,7 +200,7 @@ func (r *Region) rebuildDNS(st *control.State, hs *health.Snapshot) {
 		if json.Unmarshal(res.Value, &rs) != nil {
 			continue
 		}
-		zoneID := res.ID[:max(0, indexByte(res.ID, '|'))]
+		zoneID, _, _ := strings.Cut(res.ID, "|")
 		sets[zoneID] = append(sets[zoneID], rs)
 	}
 	var cidrs []zone.CidrCollection
@@ -215,15 +216,6 @@ func (r *Region) rebuildDNS(st *control.State, hs *health.Snapshot) {
 		return
 	}
 	r.dns.server.Swap(snap)
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // dnsIndex is the control-plane index this region's DNS serves.
