@@ -1,0 +1,221 @@
+package replication
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// PathPrefix is where a [Server] answers on the peer listener:
+// GET PathPrefix + <service>/<stream>?after=<position>.
+const PathPrefix = "/peer/v1/replication/"
+
+// Log is a service's change log as its peers read it.
+type Log interface {
+	// Read returns the records of stream after position after that were written in
+	// this region — about maxBytes of them at most, but at least one if there is one —
+	// with the position reached, the log's head and, when caught up with every commit,
+	// a watermark (see [Batch]). It returns an error wrapping ErrUnknownStream when
+	// the stream is not served here.
+	Read(stream string, after uint64, maxBytes int) (*Batch, error)
+}
+
+// ErrUnknownStream is returned (wrapped) by a [Log] for a stream it does not
+// serve; the peer gets 404 and retries later.
+var ErrUnknownStream = errors.New("replication: unknown stream")
+
+// ServerOptions configure a [Server].
+type ServerOptions struct {
+	// Heartbeat is how often a caught-up pull gets a frame without records, carrying
+	// the source's head and watermark; 0: DefaultHeartbeat.
+	Heartbeat time.Duration
+	// BatchBytes is about how many bytes of records go in one frame; 0:
+	// DefaultBatchBytes.
+	BatchBytes int
+	// Logger receives the server's records; nil: discarded.
+	Logger *slog.Logger
+}
+
+// DefaultHeartbeat is ServerOptions.Heartbeat's default.
+const DefaultHeartbeat = 250 * time.Millisecond
+
+// Server serves this region's change logs to its peers: each pull is one
+// long-lived HTTP/2 response to which the server writes a frame whenever the
+// stream has new records, and a heartbeat frame when it has none. It writes at
+// the pace the puller reads (HTTP/2 flow control), so a slow peer costs the
+// source no memory: the records wait in the log. Mount it on the peer listener
+// at PathPrefix.
+type Server struct {
+	heartbeat  time.Duration
+	batchBytes int
+	logger     *slog.Logger
+
+	mu      sync.Mutex
+	logs    map[string]Log              // by service
+	waiters map[streamKey]chan struct{} // closed by Notify
+}
+
+type streamKey struct{ service, stream string }
+
+// NewServer returns a Server serving no log yet.
+func NewServer(opts ServerOptions) *Server {
+	s := &Server{
+		heartbeat:  opts.Heartbeat,
+		batchBytes: opts.BatchBytes,
+		logger:     opts.Logger,
+		logs:       map[string]Log{},
+		waiters:    map[streamKey]chan struct{}{},
+	}
+	if s.heartbeat <= 0 {
+		s.heartbeat = DefaultHeartbeat
+	}
+	if s.batchBytes <= 0 {
+		s.batchBytes = DefaultBatchBytes
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// Register serves service's log.
+func (s *Server) Register(service string, log Log) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.logs[service] = log
+}
+
+// Notify wakes the pulls of stream: the service calls it after each commit that
+// added records to the stream's log.
+func (s *Server) Notify(service, stream string) {
+	k := streamKey{service, stream}
+	s.mu.Lock()
+	ch, ok := s.waiters[k]
+	if ok {
+		delete(s.waiters, k)
+	}
+	s.mu.Unlock()
+	if ok {
+		close(ch)
+	}
+}
+
+// changed returns a channel that Notify will close for the stream.
+func (s *Server) changed(k streamKey) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.waiters[k]
+	if !ok {
+		ch = make(chan struct{})
+		s.waiters[k] = ch
+	}
+	return ch
+}
+
+// ServeHTTP answers GET PathPrefix<service>/<stream>?after=N.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		http.Error(w, "replication: GET only", http.StatusMethodNotAllowed)
+		return
+	}
+	k, after, err := parsePull(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	log := s.logs[k.service]
+	s.mu.Unlock()
+	if log == nil {
+		http.Error(w, fmt.Sprintf("replication: no service %q here", k.service), http.StatusNotFound)
+		return
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "replication: streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	ctx := r.Context()
+	ticker := time.NewTicker(s.heartbeat)
+	defer ticker.Stop()
+	var buf []byte
+	first, lastSent := true, time.Now()
+	for {
+		wake := s.changed(k)
+		b, err := log.Read(k.stream, after, s.batchBytes)
+		if err != nil {
+			if !first {
+				s.logger.Warn("replication: reading the log", "service", k.service, "stream", k.stream, "after", after, "err", err)
+				return // the puller reconnects and meets the error as a status
+			}
+			status := http.StatusInternalServerError
+			if errors.Is(err, ErrUnknownStream) {
+				status = http.StatusNotFound
+			}
+			http.Error(w, err.Error(), status)
+			return
+		}
+		if b.Next < after {
+			b.Next = after // a log never goes back; keep the puller's position
+		}
+		progressed := b.Next > after || len(b.Records) > 0
+		if first || progressed || time.Since(lastSent) >= s.heartbeat {
+			if first {
+				w.Header().Set("Content-Type", "application/octet-stream")
+				w.WriteHeader(http.StatusOK)
+				first = false
+			}
+			buf = AppendBatch(buf[:0], b)
+			if _, err := w.Write(buf); err != nil {
+				return // the puller went away
+			}
+			flusher.Flush()
+			lastSent = time.Now()
+			after = b.Next
+		}
+		if progressed {
+			continue
+		}
+		select {
+		case <-wake:
+		case <-ticker.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// pullPath is the path of a pull of stream of service from position after.
+func pullPath(service, stream string, after uint64) string {
+	return PathPrefix + url.PathEscape(service) + "/" + url.PathEscape(stream) + "?after=" + strconv.FormatUint(after, 10)
+}
+
+func parsePull(r *http.Request) (streamKey, uint64, error) {
+	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), PathPrefix)
+	if !ok {
+		return streamKey{}, 0, fmt.Errorf("replication: path %q is not under %s", r.URL.Path, PathPrefix)
+	}
+	svc, stream, ok := strings.Cut(rest, "/")
+	if !ok || svc == "" || stream == "" || strings.Contains(stream, "/") {
+		return streamKey{}, 0, fmt.Errorf("replication: path %q is not %s<service>/<stream>", r.URL.Path, PathPrefix)
+	}
+	var k streamKey
+	var err error
+	if k.service, err = url.PathUnescape(svc); err != nil {
+		return streamKey{}, 0, fmt.Errorf("replication: service in %q: %w", r.URL.Path, err)
+	}
+	if k.stream, err = url.PathUnescape(stream); err != nil {
+		return streamKey{}, 0, fmt.Errorf("replication: stream in %q: %w", r.URL.Path, err)
+	}
+	after, err := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
+	if err != nil {
+		return streamKey{}, 0, fmt.Errorf("replication: after=%q is not a position", r.URL.Query().Get("after"))
+	}
+	return k, after, nil
+}

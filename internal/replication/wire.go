@@ -1,0 +1,230 @@
+package replication
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Record is one change as a source serves it to its peers.
+type Record struct {
+	// Seq is the record's position in the source's log of the stream.
+	Seq uint64
+	// Version is the write's version; Version.Region is the region where it was made.
+	Version Version
+	// Context is the write's causal history, Version included: see [Context].
+	Context Context
+	// Key identifies what was written within the stream.
+	Key []byte
+	// Delete marks a removal of Key.
+	Delete bool
+	// Data is the service's payload: the new image, and whatever else it ships.
+	Data []byte
+}
+
+// Batch is what one pull answer carries: records in log order and the source's
+// position.
+type Batch struct {
+	Records []Record
+	// Next is how far the source read its log for this batch: every record up to Next
+	// that the receiver needs is in Records (the others were not of the source's own
+	// writes). The receiver stores Next as its cursor with the records applied.
+	Next uint64
+	// Head is the last sequence number in the source's log when it was read.
+	Head uint64
+	// Watermark, when not zero, is a timestamp below every record the source will ever
+	// add to the stream after Next. Sources set it when Next caught up with every commit.
+	Watermark Timestamp
+}
+
+// Size limits of the wire format.
+const (
+	// MaxFrameSize bounds one encoded batch.
+	MaxFrameSize = 16 << 20
+	// DefaultBatchBytes is how many bytes of records a source puts in one batch.
+	DefaultBatchBytes = 1 << 20
+)
+
+// ErrMalformed is returned (wrapped) for bytes that are not a valid frame.
+var ErrMalformed = errors.New("replication: malformed frame")
+
+const frameVersion = 1
+
+const flagDelete = 1
+
+// AppendBatch appends the frame of b to dst: a 4-byte big-endian length and the
+// encoded batch:
+//
+//	version(1) uvarint(next) uvarint(head) ts(watermark) uvarint(count) record*
+//	record = uvarint(seq) ts str(region) uvarint(n) (ts str(region))*n flags(1) str(key) str(data)
+//
+// where ts is a Timestamp's 12 bytes and str is uvarint(len) and the bytes.
+func AppendBatch(dst []byte, b *Batch) []byte {
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0, frameVersion)
+	dst = binary.AppendUvarint(dst, b.Next)
+	dst = binary.AppendUvarint(dst, b.Head)
+	dst = b.Watermark.Append(dst)
+	dst = binary.AppendUvarint(dst, uint64(len(b.Records)))
+	for i := range b.Records {
+		r := &b.Records[i]
+		dst = binary.AppendUvarint(dst, r.Seq)
+		dst = r.Version.TS.Append(dst)
+		dst = appendString(dst, []byte(r.Version.Region))
+		dst = binary.AppendUvarint(dst, uint64(len(r.Context)))
+		for _, v := range r.Context {
+			dst = v.TS.Append(dst)
+			dst = appendString(dst, []byte(v.Region))
+		}
+		var flags byte
+		if r.Delete {
+			flags |= flagDelete
+		}
+		dst = append(dst, flags)
+		dst = appendString(dst, r.Key)
+		dst = appendString(dst, r.Data)
+	}
+	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
+	return dst
+}
+
+func appendString(dst, s []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// ReadBatch reads one frame from r into a new Batch. It returns io.EOF only
+// when r ends before the frame's first byte.
+func ReadBatch(r io.Reader) (*Batch, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%w: frame length cut short", ErrMalformed)
+		}
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > MaxFrameSize {
+		return nil, fmt.Errorf("%w: frame of %d bytes (at most %d)", ErrMalformed, n, MaxFrameSize)
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%w: frame of %d bytes cut short", ErrMalformed, n)
+		}
+		return nil, err
+	}
+	return DecodeBatch(buf)
+}
+
+// DecodeBatch parses an encoded batch (a frame without its length). The
+// records' Key and Data alias buf.
+func DecodeBatch(buf []byte) (*Batch, error) {
+	d := decoder{buf: buf}
+	if v := d.byte(); d.err == nil && v != frameVersion {
+		return nil, fmt.Errorf("%w: version %d (want %d)", ErrMalformed, v, frameVersion)
+	}
+	b := &Batch{Next: d.uvarint(), Head: d.uvarint(), Watermark: d.ts()}
+	count := d.uvarint()
+	// A record takes at least 18 bytes, so a count the rest cannot hold is a lie.
+	if d.err == nil && count > uint64(len(d.buf))/18 {
+		return nil, fmt.Errorf("%w: %d records in %d bytes", ErrMalformed, count, len(d.buf))
+	}
+	if d.err == nil {
+		b.Records = make([]Record, count)
+	}
+	for i := 0; d.err == nil && i < int(count); i++ {
+		r := &b.Records[i]
+		r.Seq = d.uvarint()
+		r.Version.TS = d.ts()
+		r.Version.Region = string(d.str())
+		n := d.uvarint()
+		if d.err == nil && n > uint64(len(d.buf))/(TimestampSize+1) {
+			d.fail("context of %d versions in %d bytes", n, len(d.buf))
+		}
+		for j := 0; d.err == nil && j < int(n); j++ {
+			r.Context = append(r.Context, Version{TS: d.ts(), Region: string(d.str())})
+		}
+		flags := d.byte()
+		if d.err == nil && flags&^flagDelete != 0 {
+			d.fail("unknown flags %#x", flags)
+		}
+		r.Delete = flags&flagDelete != 0
+		r.Key = d.str()
+		r.Data = d.str()
+	}
+	if d.err == nil && len(d.buf) != 0 {
+		d.fail("%d bytes after the last record", len(d.buf))
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return b, nil
+}
+
+// decoder reads a frame's fields; the first error sticks and later reads return
+// zero values.
+type decoder struct {
+	buf []byte
+	err error
+}
+
+func (d *decoder) fail(format string, args ...any) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+	}
+}
+
+func (d *decoder) byte() byte {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.buf) == 0 {
+		d.fail("cut short")
+		return 0
+	}
+	v := d.buf[0]
+	d.buf = d.buf[1:]
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.buf)
+	if n <= 0 {
+		d.fail("bad varint")
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+func (d *decoder) ts() Timestamp {
+	if d.err != nil {
+		return Timestamp{}
+	}
+	t, err := DecodeTimestamp(d.buf)
+	if err != nil {
+		d.fail("cut short in a timestamp")
+		return Timestamp{}
+	}
+	d.buf = d.buf[TimestampSize:]
+	return t
+}
+
+func (d *decoder) str() []byte {
+	l := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if l > uint64(len(d.buf)) {
+		d.fail("string of %d bytes with %d left", l, len(d.buf))
+		return nil
+	}
+	s := d.buf[:l:l]
+	d.buf = d.buf[l:]
+	return s
+}
