@@ -20,7 +20,7 @@ const (
 	UDP = "UDP"
 )
 
-// Defaults of ListenerOptions.
+// Defaults of SocketOptions.
 const (
 	DefaultTCPIdleTimeout = 340 * time.Second
 	DefaultUDPIdleTimeout = 30 * time.Second
@@ -28,8 +28,8 @@ const (
 	DefaultDialTimeout    = 5 * time.Second
 )
 
-// ListenerOptions configure a [Listener].
-type ListenerOptions struct {
+// SocketOptions configure a [Socket].
+type SocketOptions struct {
 	// Name identifies the listener in logs and metrics.
 	Name string
 	// Protocol is TCP or UDP.
@@ -50,10 +50,11 @@ type ListenerOptions struct {
 	Logger *slog.Logger
 }
 
-// Listener is one edge entry point: a TCP or UDP socket whose new flows are
-// routed by the current [Routes] and relayed to the chosen endpoint.
-type Listener struct {
-	opts   ListenerOptions
+// Socket is one port of a listener at one edge location: a TCP or UDP socket
+// whose new flows are routed by the current [Routes] and relayed to the chosen
+// endpoint.
+type Socket struct {
+	opts   SocketOptions
 	port   uint16
 	routes atomic.Pointer[Routes]
 	active atomic.Int64
@@ -69,8 +70,8 @@ type Listener struct {
 	wg    sync.WaitGroup
 }
 
-// Listen binds a listener. Its flows are refused until SetRoutes is called.
-func Listen(opts ListenerOptions) (*Listener, error) {
+// Listen binds a socket. Its flows are refused until SetRoutes is called.
+func Listen(opts SocketOptions) (*Socket, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -80,7 +81,7 @@ func Listen(opts ListenerOptions) (*Listener, error) {
 	if opts.DialTimeout <= 0 {
 		opts.DialTimeout = DefaultDialTimeout
 	}
-	l := &Listener{opts: opts, flows: map[*flow]struct{}{}, udpBy: map[netip.AddrPort]*flow{}}
+	l := &Socket{opts: opts, flows: map[*flow]struct{}{}, udpBy: map[netip.AddrPort]*flow{}}
 	switch opts.Protocol {
 	case TCP:
 		if l.opts.IdleTimeout <= 0 {
@@ -109,7 +110,7 @@ func Listen(opts ListenerOptions) (*Listener, error) {
 }
 
 // Addr returns the bound address.
-func (l *Listener) Addr() net.Addr {
+func (l *Socket) Addr() net.Addr {
 	if l.tcp != nil {
 		return l.tcp.Addr()
 	}
@@ -118,14 +119,14 @@ func (l *Listener) Addr() net.Addr {
 
 // SetRoutes makes rt the routes of new flows. Flows already open keep their
 // endpoint.
-func (l *Listener) SetRoutes(rt *Routes) { l.routes.Store(rt) }
+func (l *Socket) SetRoutes(rt *Routes) { l.routes.Store(rt) }
 
 // Active returns the number of open flows.
-func (l *Listener) Active() int { return int(l.active.Load()) }
+func (l *Socket) Active() int { return int(l.active.Load()) }
 
 // Serve accepts and relays flows until ctx ends, then closes the socket and
 // every open flow, and returns once they are gone.
-func (l *Listener) Serve(ctx context.Context) error {
+func (l *Socket) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() {
 		if l.tcp != nil {
 			l.tcp.Close()
@@ -155,7 +156,7 @@ func (l *Listener) Serve(ctx context.Context) error {
 
 // flow is one open flow.
 type flow struct {
-	l        *Listener
+	l        *Socket
 	client   net.Conn       // TCP
 	clientAP netip.AddrPort // UDP
 	upstream net.Conn
@@ -200,7 +201,7 @@ func (f *flow) watchIdle() {
 
 // admit counts a new flow against the limit; false (and a log record at most
 // once a second) when the listener is full.
-func (l *Listener) admit() bool {
+func (l *Socket) admit() bool {
 	if n := l.active.Add(1); n > int64(l.opts.MaxFlows) {
 		l.active.Add(-1)
 		l.countRefused("limit")
@@ -217,21 +218,21 @@ func (l *Listener) admit() bool {
 	return true
 }
 
-func (l *Listener) release() {
+func (l *Socket) release() {
 	l.active.Add(-1)
 	if m := l.opts.Metrics; m != nil {
 		m.active.WithLabelValues(l.opts.Name).Dec()
 	}
 }
 
-func (l *Listener) countRefused(why string) {
+func (l *Socket) countRefused(why string) {
 	if m := l.opts.Metrics; m != nil {
 		m.refused.WithLabelValues(l.opts.Name, why).Inc()
 	}
 }
 
 // route picks the target of a new flow.
-func (l *Listener) route(src, dst netip.AddrPort) (Decision, string, EndpointTarget, error) {
+func (l *Socket) route(src, dst netip.AddrPort) (Decision, string, EndpointTarget, error) {
 	rt := l.routes.Load()
 	if rt == nil || rt.Router == nil {
 		return Decision{}, "", EndpointTarget{}, errors.New("no routes yet")
@@ -250,7 +251,7 @@ func (l *Listener) route(src, dst netip.AddrPort) (Decision, string, EndpointTar
 	return d, addr, e, nil
 }
 
-func (l *Listener) track(f *flow) bool {
+func (l *Socket) track(f *flow) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.flows == nil {
@@ -260,7 +261,7 @@ func (l *Listener) track(f *flow) bool {
 	return true
 }
 
-func (l *Listener) untrack(f *flow) {
+func (l *Socket) untrack(f *flow) {
 	l.mu.Lock()
 	delete(l.flows, f)
 	if f.client == nil && l.udpBy[f.clientAP] == f {

@@ -91,7 +91,7 @@ func routesTo(proxy bool, eps ...*backend) *Routes {
 	}
 }
 
-func serve(t *testing.T, opts ListenerOptions) *Listener {
+func serve(t *testing.T, opts SocketOptions) *Socket {
 	t.Helper()
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
@@ -118,7 +118,7 @@ func serve(t *testing.T, opts ListenerOptions) *Listener {
 
 func TestTCPRelayIsByteExactWithHalfCloseAndProxyHeader(t *testing.T) {
 	b := startBackend(t, true)
-	l := serve(t, ListenerOptions{Protocol: TCP, Metrics: NewMetrics(nil)})
+	l := serve(t, SocketOptions{Protocol: TCP, Metrics: NewMetrics(nil)})
 	l.SetRoutes(routesTo(true, b))
 
 	c, err := net.Dial("tcp", l.Addr().String())
@@ -154,7 +154,7 @@ func TestTCPRelayIsByteExactWithHalfCloseAndProxyHeader(t *testing.T) {
 // the edge's header first.
 func TestClientProxyHeaderIsNotTrusted(t *testing.T) {
 	b := startBackend(t, true)
-	l := serve(t, ListenerOptions{Protocol: TCP})
+	l := serve(t, SocketOptions{Protocol: TCP})
 	l.SetRoutes(routesTo(true, b))
 	c, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
@@ -171,7 +171,7 @@ func TestClientProxyHeaderIsNotTrusted(t *testing.T) {
 
 func TestIdleFlowsAreClosed(t *testing.T) {
 	b := startBackend(t, false)
-	l := serve(t, ListenerOptions{Protocol: TCP, IdleTimeout: 200 * time.Millisecond})
+	l := serve(t, SocketOptions{Protocol: TCP, IdleTimeout: 200 * time.Millisecond})
 	l.SetRoutes(routesTo(false, b))
 	c, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
@@ -194,7 +194,7 @@ func TestIdleFlowsAreClosed(t *testing.T) {
 func TestFlowLimitRefusesAndLogs(t *testing.T) {
 	b := startBackend(t, false)
 	log := testutil.NewLog(t)
-	l, err := Listen(ListenerOptions{Name: "limited", Protocol: TCP, Addr: "127.0.0.1:0", MaxFlows: 1, Logger: log.Logger()})
+	l, err := Listen(SocketOptions{Name: "limited", Protocol: TCP, Addr: "127.0.0.1:0", MaxFlows: 1, Logger: log.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestFlowLimitRefusesAndLogs(t *testing.T) {
 // New routes apply to new flows only; an open flow keeps its endpoint.
 func TestRouteChangesDoNotCutOpenFlows(t *testing.T) {
 	a, b := startBackend(t, false), startBackend(t, false)
-	l := serve(t, ListenerOptions{Protocol: TCP})
+	l := serve(t, SocketOptions{Protocol: TCP})
 	l.SetRoutes(routesTo(false, a))
 	c, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
@@ -278,7 +278,7 @@ func udpBackend(t *testing.T) *net.UDPConn {
 
 func TestUDPFlowsCarryTheClientAddress(t *testing.T) {
 	be := udpBackend(t)
-	l := serve(t, ListenerOptions{Protocol: UDP, IdleTimeout: 300 * time.Millisecond, Metrics: NewMetrics(nil)})
+	l := serve(t, SocketOptions{Protocol: UDP, IdleTimeout: 300 * time.Millisecond, Metrics: NewMetrics(nil)})
 	ap := be.LocalAddr().(*net.UDPAddr).AddrPort()
 	l.SetRoutes(&Routes{
 		Router: NewRouter(AffinityNone, nil, []RouteGroup{{Region: "here", Dial: 100, Endpoints: []RouteEndpoint{{ID: "u", Weight: 1, Healthy: true}}}}),

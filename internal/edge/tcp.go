@@ -7,7 +7,7 @@ import (
 	"sync"
 )
 
-func (l *Listener) serveTCP() error {
+func (l *Socket) serveTCP() error {
 	for {
 		c, err := l.tcp.AcceptTCP()
 		if err != nil {
@@ -41,7 +41,7 @@ func (l *Listener) serveTCP() error {
 	}
 }
 
-func (l *Listener) handleTCP(f *flow, c *net.TCPConn) {
+func (l *Socket) handleTCP(f *flow, c *net.TCPConn) {
 	src, dst := addrPort(c.RemoteAddr()), addrPort(c.LocalAddr())
 	d, addr, e, err := l.route(src, dst)
 	if err != nil {
@@ -92,7 +92,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }
 
 // pipe copies from src to dst until src ends, then half-closes dst, so a
 // client's or endpoint's shutdown of its sending side reaches the other end.
-func (l *Listener) pipe(f *flow, dst, src *net.TCPConn, direction string) {
+func (l *Socket) pipe(f *flow, dst, src *net.TCPConn, direction string) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp

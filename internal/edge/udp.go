@@ -10,7 +10,7 @@ import (
 // MaxDatagram is the largest UDP payload relayed.
 const MaxDatagram = 65535
 
-func (l *Listener) serveUDP(ctx context.Context) error {
+func (l *Socket) serveUDP(ctx context.Context) error {
 	dst := addrPort(l.udp.LocalAddr())
 	buf := make([]byte, MaxDatagram)
 	for {
@@ -51,7 +51,7 @@ func (l *Listener) serveUDP(ctx context.Context) error {
 
 // openUDP starts the flow of a new client: routes it, connects a socket to the
 // endpoint and relays the endpoint's answers back from the listener's address.
-func (l *Listener) openUDP(src, dst netip.AddrPort) *flow {
+func (l *Socket) openUDP(src, dst netip.AddrPort) *flow {
 	if !l.admit() {
 		return nil
 	}
