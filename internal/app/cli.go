@@ -133,6 +133,9 @@ init'). It stops cleanly on SIGINT or SIGTERM. 'polyregion up' runs one serve pe
 			if err != nil {
 				return err
 			}
+			if _, err := configAccelerators(cfg); err != nil {
+				return err
+			}
 			overrides := map[string]string{}
 			for _, kv := range peerAddrs {
 				name, addr, ok := strings.Cut(kv, "=")

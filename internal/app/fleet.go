@@ -97,6 +97,9 @@ func prepareFleet(o fleetOptions) (*config.Config, string, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, "", err
 	}
+	if _, err := configAccelerators(cfg); err != nil {
+		return nil, "", err
+	}
 	b, err := cfg.Marshal()
 	if err != nil {
 		return nil, "", err

@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/polyregion/polyregion/internal/control"
 	"github.com/polyregion/polyregion/internal/dns/route53api"
@@ -12,19 +13,37 @@ import (
 // Kinds of global resources kept in the control plane.
 const kindHealthCheck = health.Kind
 
-// validateGlobalState checks a control-plane change against the state it would produce. It
-// runs inside the replicated state machine, in every region, so it must be deterministic.
-func validateGlobalState(next *control.State, ops []control.Op) error {
+// globalValidator returns the check of a control-plane change against the state it would
+// produce, for a fleet of regions. It runs inside the replicated state machine, in every
+// region, so it must be deterministic: every region has the same configuration.
+func globalValidator(regions []string) control.Validator {
+	return func(next *control.State, ops []control.Op) error {
+		return validateGlobalState(next, ops, regions)
+	}
+}
+
+func validateGlobalState(next *control.State, ops []control.Op, regions []string) error {
+	kinds := map[string]bool{}
 	for _, op := range ops {
-		if op.Kind == kindHealthCheck {
-			checks, err := healthChecksOf(next)
-			if err != nil {
-				return err
+		kinds[op.Kind] = true
+	}
+	if kinds[kindHealthCheck] {
+		checks, err := healthChecksOf(next)
+		if err != nil {
+			return err
+		}
+		if err := health.ValidateSet(checks); err != nil {
+			return err
+		}
+		for _, op := range ops {
+			if op.Kind == kindHealthCheck && !op.Delete && strings.HasPrefix(op.ID, reservedCheckPrefix) {
+				return fmt.Errorf("%w: id: %q: ids starting with %q are the edge's own", health.ErrInvalidCheck, op.ID, reservedCheckPrefix)
 			}
-			if err := health.ValidateSet(checks); err != nil {
-				return err
-			}
-			break
+		}
+	}
+	if kinds[kindAccelerator] {
+		if err := validateAccelerators(next, regions); err != nil {
+			return err
 		}
 	}
 	// The DNS rules: zones, record sets, CIDR collections, and health checks records use.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/polyregion/polyregion/internal/config"
 	"github.com/polyregion/polyregion/internal/control"
+	"github.com/polyregion/polyregion/internal/edge"
 	"github.com/polyregion/polyregion/internal/dns/zone"
 	"github.com/polyregion/polyregion/internal/health"
 	"github.com/polyregion/polyregion/internal/kv"
@@ -84,6 +85,7 @@ type Region struct {
 	shipper           *shipper
 	dns               *regionDNS
 	tables            *regionTables
+	edge              *regionEdge
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -185,7 +187,7 @@ func StartRegion(ctx context.Context, opts Options) (*Region, error) {
 		Store:       r.db,
 		SnapshotDir: filepath.Join(Dir(cfg, self.Name), "raft-snapshots"),
 		Client:      r.client,
-		Validate:    validateGlobalState,
+		Validate:    globalValidator(cfg.RegionNames()),
 		Logger:      logger.With("component", "control"),
 		Registerer:  r.registry,
 		Timing:      opts.ControlTiming,
@@ -226,6 +228,7 @@ func StartRegion(ctx context.Context, opts Options) (*Region, error) {
 			r.tables.ln.Close()
 		}
 	}()
+	r.openEdge()
 	r.peerSrv = peer.NewServer(id, r.peerHandler(), func(region string) bool { return known[region] }, logger.With("component", "peer"))
 	r.peerSrv.HandleStream(control.StreamProto, r.control.HandleStream)
 	r.mesh = newMesh(self.Name, topo, r.client, logger.With("component", "mesh"), r.registry)
@@ -239,10 +242,18 @@ func StartRegion(ctx context.Context, opts Options) (*Region, error) {
 	ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	r.goServe("peer", func() error { return r.peerSrv.Serve(r.peerLn) })
 	r.goServe("control", func() error { return r.controlSrv.Serve(r.controlLn) })
-	r.wg.Add(8)
+	r.wg.Add(10)
+	go func() {
+		defer r.wg.Done()
+		r.seedConfigAccelerators(ctx)
+	}()
 	go func() {
 		defer r.wg.Done()
 		r.runTables(ctx)
+	}()
+	go func() {
+		defer r.wg.Done()
+		r.runEdge(ctx)
 	}()
 	go func() {
 		defer r.wg.Done()
@@ -474,7 +485,11 @@ func (r *Region) followControl(ctx context.Context) {
 	for st := range r.control.Watch(ctx) {
 		checks, err := healthChecksOf(st)
 		if err == nil {
-			err = r.health.SetChecks(checks)
+			var accs []edge.Accelerator
+			if accs, err = acceleratorsOf(st); err == nil {
+				checks = append(checks, edgeHealthChecks(accs)...)
+				err = r.health.SetChecks(checks)
+			}
 		}
 		if err != nil {
 			r.logger.Error("applying health checks from the control plane", "index", st.Index(), "err", err)

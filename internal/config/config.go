@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"sort"
@@ -36,7 +37,63 @@ type Config struct {
 	Latency     []LatencyPair `yaml:"latency,omitempty"`
 	Health      Health        `yaml:"health,omitempty"`
 	DNS         DNS           `yaml:"dns,omitempty"`
+	Edge        Edge          `yaml:"edge,omitempty"`
 	Log         Log           `yaml:"log,omitempty"`
+}
+
+// Edge declares accelerators for the edge locations (every region with listen.edge).
+// They are written into the control plane when the fleet starts, where the Global
+// Accelerator API manages them like any other. Names and rules are Global Accelerator's,
+// in snake case; app checks them (they need the edge's rules).
+type Edge struct {
+	Accelerators []EdgeAccelerator `yaml:"accelerators,omitempty"`
+}
+
+// EdgeAccelerator is an accelerator declared in the configuration.
+type EdgeAccelerator struct {
+	Name      string         `yaml:"name"`
+	Enabled   *bool          `yaml:"enabled,omitempty"` // default true
+	Listeners []EdgeListener `yaml:"listeners"`
+}
+
+// EdgeListener is a listener of an accelerator: ports is a list of "8080" or
+// "9000-9010" ranges.
+type EdgeListener struct {
+	Protocol       string              `yaml:"protocol"`
+	Ports          []string            `yaml:"ports"`
+	ClientAffinity string              `yaml:"client_affinity,omitempty"`
+	EndpointGroups []EdgeEndpointGroup `yaml:"endpoint_groups,omitempty"`
+}
+
+// EdgeEndpointGroup is a listener's endpoints in one region.
+type EdgeEndpointGroup struct {
+	Region        string             `yaml:"region"`
+	TrafficDial   *float64           `yaml:"traffic_dial,omitempty"` // default 100
+	HealthCheck   EdgeHealthCheck    `yaml:"health_check,omitempty"`
+	PortOverrides []EdgePortOverride `yaml:"port_overrides,omitempty"`
+	Endpoints     []EdgeEndpoint     `yaml:"endpoints,omitempty"`
+}
+
+// EdgeHealthCheck configures how a group's endpoints are checked.
+type EdgeHealthCheck struct {
+	Protocol  string `yaml:"protocol,omitempty"` // TCP (default), HTTP, HTTPS
+	Port      int    `yaml:"port,omitempty"`
+	Path      string `yaml:"path,omitempty"`
+	Interval  int    `yaml:"interval,omitempty"` // seconds, default 30
+	Threshold int    `yaml:"threshold,omitempty"`
+}
+
+// EdgePortOverride maps a listener port to the port dialled on the endpoints.
+type EdgePortOverride struct {
+	ListenerPort int `yaml:"listener_port"`
+	EndpointPort int `yaml:"endpoint_port"`
+}
+
+// EdgeEndpoint is one endpoint: an IP address, or ip:port.
+type EdgeEndpoint struct {
+	Address              string `yaml:"address"`
+	Weight               *int   `yaml:"weight,omitempty"` // default 128
+	ClientIPPreservation bool   `yaml:"client_ip_preservation,omitempty"`
 }
 
 // DNS configures the authoritative DNS servers of every region.
@@ -142,6 +199,9 @@ type Listen struct {
 	DNS string `yaml:"dns,omitempty"`
 	// DynamoDB serves the DynamoDB-compatible API (and DynamoDB Streams); empty: none.
 	DynamoDB string `yaml:"dynamodb,omitempty"`
+	// Edge is the IP address the region's edge location listens on, with every
+	// accelerator listener's ports; empty: the region runs no edge location.
+	Edge string `yaml:"edge,omitempty"`
 }
 
 // LatencyPair overrides the modelled one-way latency between two regions.
@@ -323,6 +383,11 @@ func (c *Config) Validate() error {
 		}
 		if r.Listen.DynamoDB != "" {
 			p.addr(path+".listen.dynamodb", r.Listen.DynamoDB, true)
+		}
+		if r.Listen.Edge != "" {
+			if _, err := netip.ParseAddr(r.Listen.Edge); err != nil {
+				p.add(path+".listen.edge", "%q is not an IP address (the edge listens on each listener's ports at it)", r.Listen.Edge)
+			}
 		}
 		if r.PeerAddress != r.Listen.Peer {
 			p.addr(path+".peer_address", r.PeerAddress, false)

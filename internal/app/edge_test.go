@@ -1,0 +1,164 @@
+package app_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pires/go-proxyproto"
+
+	"github.com/polyregion/polyregion/internal/config"
+	"github.com/polyregion/polyregion/internal/mtest"
+	"github.com/polyregion/polyregion/internal/testutil"
+)
+
+// edgeHosts are the edge addresses the test fleet's regions listen on: one loopback
+// address each, so that all three can serve the same port, as separate machines would.
+var edgeHosts = map[string]string{"us-east": "127.0.20.1", "eu-west": "127.0.20.2", "ap-southeast": "127.0.20.3"}
+
+// freeEdgePort returns a TCP port free on every edge host.
+func freeEdgePort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		ln, err := net.Listen("tcp", edgeHosts["us-east"]+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ok := true
+		var held []net.Listener
+		for _, h := range []string{edgeHosts["eu-west"], edgeHosts["ap-southeast"]} {
+			l, err := net.Listen("tcp", fmt.Sprintf("%s:%d", h, port))
+			if err != nil {
+				ok = false
+				break
+			}
+			held = append(held, l)
+		}
+		ln.Close()
+		for _, l := range held {
+			l.Close()
+		}
+		if ok {
+			return port
+		}
+	}
+	t.Fatal("no port free on every edge host")
+	return 0
+}
+
+// greeter is a TCP endpoint that reads the PROXY header, then writes
+// "<name> <client address>\n" and closes. Stop makes it refuse connections.
+type greeter struct {
+	name string
+	ln   net.Listener
+	wg   sync.WaitGroup
+}
+
+func startGreeter(t *testing.T, name string) *greeter {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &greeter{name: name, ln: ln}
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			g.wg.Add(1)
+			go func() {
+				defer g.wg.Done()
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				h, err := proxyproto.Read(bufio.NewReader(c))
+				client := "no-header"
+				if err == nil {
+					client = h.SourceAddr.String()
+				}
+				fmt.Fprintf(c, "%s %s\n", name, client)
+			}()
+		}
+	}()
+	t.Cleanup(g.stop)
+	return g
+}
+
+func (g *greeter) stop() { g.ln.Close(); g.wg.Wait() }
+
+func (g *greeter) addr() string { return g.ln.Addr().String() }
+
+// dialEdge opens a flow at an edge location and returns the greeting and the client's
+// own address.
+func dialEdge(host string, port int) (greeting, local string, err error) {
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("%s:%d", host, port), 2*time.Second)
+	if err != nil {
+		return "", "", err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	b, err := io.ReadAll(c)
+	return strings.TrimSpace(string(b)), c.LocalAddr().String(), err
+}
+
+func TestEdgeRoutesToTheNearestHealthyRegion(t *testing.T) {
+	port := freeEdgePort(t)
+	greeters := map[string]*greeter{}
+	for _, r := range []string{"us-east", "eu-west", "ap-southeast"} {
+		greeters[r] = startGreeter(t, r)
+	}
+	c := mtest.Start(t, mtest.Options{OneWay: 2 * time.Millisecond, ControlTiming: fastControl, Configure: func(cfg *config.Config) {
+		for i := range cfg.Regions {
+			cfg.Regions[i].Listen.Edge = edgeHosts[cfg.Regions[i].Name]
+		}
+		var groups []config.EdgeEndpointGroup
+		for _, r := range []string{"us-east", "eu-west", "ap-southeast"} {
+			groups = append(groups, config.EdgeEndpointGroup{Region: r,
+				HealthCheck: config.EdgeHealthCheck{Interval: 1, Threshold: 1},
+				Endpoints:   []config.EdgeEndpoint{{Address: greeters[r].addr(), ClientIPPreservation: true}}})
+		}
+		cfg.Edge.Accelerators = []config.EdgeAccelerator{{Name: "web", Listeners: []config.EdgeListener{{
+			Protocol: "TCP", Ports: []string{fmt.Sprint(port)}, EndpointGroups: groups}}}}
+	}})
+	_ = c
+	// Each edge location sends its flows to its own region's endpoint once the checks passed,
+	// and the endpoint sees the client's own address.
+	for region, host := range edgeHosts {
+		testutil.WaitFor(t, 15*time.Second, func() error {
+			g, local, err := dialEdge(host, port)
+			if err != nil {
+				return err
+			}
+			if want := region + " " + local; g != want {
+				return fmt.Errorf("edge %s answered %q, want %q", region, g, want)
+			}
+			return nil
+		})
+	}
+	// eu-west's endpoint fails: new flows at the eu-west edge go to the next-nearest group
+	// within interval × threshold + 1 s.
+	greeters["eu-west"].stop()
+	start := time.Now()
+	took := testutil.WaitFor(t, 10*time.Second, func() error {
+		g, _, err := dialEdge(edgeHosts["eu-west"], port)
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(g, "us-east ") {
+			return fmt.Errorf("eu-west edge answered %q", g)
+		}
+		return nil
+	})
+	t.Logf("failover at the eu-west edge after %v", took)
+	if limit := 1*time.Second + 1*time.Second; time.Since(start) > limit+500*time.Millisecond {
+		t.Errorf("failover took %v, want within %v (interval × threshold + 1 s) plus 0.5 s of polling", took, limit)
+	}
+}
