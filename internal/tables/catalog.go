@@ -43,6 +43,8 @@ type tableMeta struct {
 	TTLAttribute string            `json:"ttlAttribute,omitempty"`
 	Tags         map[string]string `json:"tags,omitempty"`
 	Stream       *streamState      `json:"stream,omitempty"`
+	// Indexes are the table's secondary indexes; AttributeDefinitions change with them.
+	Indexes []indexMeta `json:"indexes,omitempty"`
 }
 
 // table is a table of the catalog.
@@ -71,6 +73,10 @@ type tableSettings struct {
 	ttlAttribute string                 // "": TTL disabled
 	tags         map[string]string      // never modified in place: replaced
 	stream       *streamState           // nil: never had a stream; never modified in place
+	attrDefs     []attributeDefinition  // never modified in place
+	// indexes are the secondary indexes, in name order; never modified in place.
+	// Changed only while t.live is held exclusively (see indexes.go).
+	indexes []*index
 }
 
 // currentSettings returns the table's settings.
@@ -85,6 +91,10 @@ func (s *Service) saveSettings(t *table, next tableSettings) error {
 	meta := t.meta
 	meta.BillingMode, meta.Throughput = next.billingMode, next.throughput
 	meta.TTLAttribute, meta.Tags, meta.Stream = next.ttlAttribute, next.tags, next.stream
+	meta.AttributeDefinitions, meta.Indexes = next.attrDefs, nil
+	for _, x := range next.indexes {
+		meta.Indexes = append(meta.Indexes, x.meta)
+	}
 	enc, err := json.Marshal(meta)
 	if err != nil {
 		return err
@@ -123,7 +133,15 @@ func newTable(meta tableMeta, lastSeq uint64) (*table, error) {
 	}
 	t.log = newChangeLog(meta.ID, lastSeq)
 	t.settings = tableSettings{billingMode: meta.BillingMode, throughput: meta.Throughput,
-		ttlAttribute: meta.TTLAttribute, tags: meta.Tags, stream: meta.Stream}
+		ttlAttribute: meta.TTLAttribute, tags: meta.Tags, stream: meta.Stream, attrDefs: meta.AttributeDefinitions}
+	for _, im := range meta.Indexes {
+		x, err := newIndex(meta.ID, im, meta.AttributeDefinitions)
+		if err != nil {
+			return nil, fmt.Errorf("tables: table %s: %w", meta.Name, err)
+		}
+		t.settings.indexes = append(t.settings.indexes, x)
+	}
+	sortIndexes(t.settings.indexes)
 	return t, nil
 }
 
@@ -200,6 +218,8 @@ type tableDescription struct {
 	StreamSpecification       *streamSpecification  `json:"StreamSpecification,omitempty"`
 	LatestStreamLabel         string                `json:"LatestStreamLabel,omitempty"`
 	LatestStreamArn           string                `json:"LatestStreamArn,omitempty"`
+	GlobalSecondaryIndexes    []indexDescription    `json:"GlobalSecondaryIndexes,omitempty"`
+	LocalSecondaryIndexes     []indexDescription    `json:"LocalSecondaryIndexes,omitempty"`
 }
 
 // epochSeconds is DynamoDB's timestamp encoding: seconds since the epoch, with a fraction.
@@ -212,7 +232,7 @@ func (s *Service) describe(t *table, status string) tableDescription {
 	m := t.meta
 	set := t.currentSettings()
 	d := tableDescription{
-		AttributeDefinitions: m.AttributeDefinitions,
+		AttributeDefinitions: set.attrDefs,
 		KeySchema:            m.KeySchema,
 		TableName:            m.Name,
 		TableStatus:          status,
@@ -225,6 +245,7 @@ func (s *Service) describe(t *table, status string) tableDescription {
 		c := epochSeconds(m.Created)
 		d.BillingModeSummary.LastUpdateToPayPerRequestDateTime = &c
 	}
+	d.GlobalSecondaryIndexes, d.LocalSecondaryIndexes = s.describeIndexes(t, set)
 	if set.throughput != nil {
 		d.ProvisionedThroughput.ReadCapacityUnits = *set.throughput.ReadCapacityUnits
 		d.ProvisionedThroughput.WriteCapacityUnits = *set.throughput.WriteCapacityUnits
@@ -256,14 +277,14 @@ func newTableID() string {
 // CreateTable
 
 type createTableInput struct {
-	TableName              *string                `json:"TableName"`
-	AttributeDefinitions   []*attributeDefinition `json:"AttributeDefinitions"`
-	KeySchema              []*keySchemaElement    `json:"KeySchema"`
-	BillingMode            *string                `json:"BillingMode"`
-	ProvisionedThroughput  *provisionedThroughput `json:"ProvisionedThroughput"`
-	GlobalSecondaryIndexes json.RawMessage        `json:"GlobalSecondaryIndexes"`
-	LocalSecondaryIndexes  json.RawMessage        `json:"LocalSecondaryIndexes"`
-	StreamSpecification    *streamSpecification   `json:"StreamSpecification"`
+	TableName              *string                 `json:"TableName"`
+	AttributeDefinitions   []*attributeDefinition  `json:"AttributeDefinitions"`
+	KeySchema              []*keySchemaElement     `json:"KeySchema"`
+	BillingMode            *string                 `json:"BillingMode"`
+	ProvisionedThroughput  *provisionedThroughput  `json:"ProvisionedThroughput"`
+	GlobalSecondaryIndexes []*globalSecondaryIndex `json:"GlobalSecondaryIndexes"`
+	LocalSecondaryIndexes  []*globalSecondaryIndex `json:"LocalSecondaryIndexes"`
+	StreamSpecification    *streamSpecification    `json:"StreamSpecification"`
 }
 
 type createTableOutput struct {
@@ -388,9 +409,8 @@ func validateCreateTable(in *createTableInput) (*tableMeta, error) {
 			return nil, err
 		}
 	}
-	if len(in.GlobalSecondaryIndexes) > 0 && string(in.GlobalSecondaryIndexes) != "null" ||
-		len(in.LocalSecondaryIndexes) > 0 && string(in.LocalSecondaryIndexes) != "null" {
-		return nil, validationf("One or more parameter values were invalid: secondary indexes are not supported by polyregion yet")
+	if err := checkIndexListFields(in); err != nil {
+		return nil, err
 	}
 
 	billing := "PROVISIONED"
@@ -438,7 +458,23 @@ func validateCreateTable(in *createTableInput) (*tableMeta, error) {
 	if len(keys) == 2 && *in.KeySchema[1].KeyType != "RANGE" {
 		return nil, validationf("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
 	}
-	if len(keys) != len(defs) {
+	indexes, err := checkCreateIndexes(in, billing)
+	if err != nil {
+		return nil, err
+	}
+	if len(indexes) > 0 {
+		var tableKeys []keySchemaElement
+		for _, k := range in.KeySchema {
+			tableKeys = append(tableKeys, *k)
+		}
+		var ds []attributeDefinition
+		for _, d := range in.AttributeDefinitions {
+			ds = append(ds, *d)
+		}
+		if err := checkDefinitionsUsed(ds, tableKeys, indexes); err != nil {
+			return nil, err
+		}
+	} else if len(keys) != len(defs) {
 		return nil, validationf("One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions")
 	}
 	meta := &tableMeta{Name: *in.TableName, BillingMode: billing}
@@ -450,6 +486,10 @@ func validateCreateTable(in *createTableInput) (*tableMeta, error) {
 	}
 	if billing == "PROVISIONED" {
 		meta.Throughput = pt
+	}
+	for _, m := range indexes {
+		m.ID, m.Status = newIndexID(), indexStatusActive
+		meta.Indexes = append(meta.Indexes, m)
 	}
 	return meta, nil
 }
@@ -569,6 +609,10 @@ func (s *Service) deleteTable(_ *requestContext, body []byte) (any, error) {
 	b.DeleteRange(t.items, kv.PrefixEnd(t.items))
 	logKeys := []byte(logPrefix + t.meta.ID + "/")
 	b.DeleteRange(logKeys, kv.PrefixEnd(logKeys))
+	for _, prefix := range []string{indexPrefix, backfillPrefix} {
+		keys := []byte(prefix + t.meta.ID + "/")
+		b.DeleteRange(keys, kv.PrefixEnd(keys))
+	}
 	if err := s.store.Commit(b, kv.CommitOptions{Sync: true}); err != nil {
 		return nil, fmt.Errorf("deleting table %s: %w", name, err)
 	}

@@ -582,7 +582,7 @@ func TestUpdateTable(t *testing.T) {
 	wantError(t, err, "ValidationException", "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified")
 	_, err = c.UpdateTable(ctx(t), &dynamodb.UpdateTableInput{TableName: tbl, GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{
 		{Delete: &types.DeleteGlobalSecondaryIndexAction{IndexName: aws.String("x")}}}})
-	wantError(t, err, "ValidationException", "does not support GlobalSecondaryIndexUpdates")
+	wantError(t, err, "ResourceNotFoundException", "Index: x not found")
 	_, err = c.UpdateTable(ctx(t), &dynamodb.UpdateTableInput{TableName: aws.String("nope"), BillingMode: types.BillingModePayPerRequest})
 	wantError(t, err, "ResourceNotFoundException", "")
 

@@ -46,6 +46,9 @@ func FuzzRequest(f *testing.F) {
 	}
 	f.Add("Query", []byte(`{"TableName":"fuzz","KeyConditionExpression":"pk = :p AND sk > :s","ExpressionAttributeValues":{":p":{"S":"a"},":s":{"N":"0"}}}`))
 	f.Add("UpdateItem", []byte(`{"TableName":"fuzz","Key":{"pk":{"S":"a"},"sk":{"N":"1"}},"UpdateExpression":"SET l[0] = :v","ExpressionAttributeValues":{":v":{"N":"2"}}}`))
+	f.Add("CreateTable", []byte(`{"TableName":"fuzzidx","BillingMode":"PAY_PER_REQUEST","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"},{"AttributeName":"g","AttributeType":"S"},{"AttributeName":"l","AttributeType":"B"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"GlobalSecondaryIndexes":[{"IndexName":"gsi","KeySchema":[{"AttributeName":"g","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"Projection":{"ProjectionType":"INCLUDE","NonKeyAttributes":["a"]}}],"LocalSecondaryIndexes":[{"IndexName":"lsi","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"l","KeyType":"RANGE"}],"Projection":{"ProjectionType":"KEYS_ONLY"}}]}`))
+	f.Add("UpdateTable", []byte(`{"TableName":"fuzz","AttributeDefinitions":[{"AttributeName":"g","AttributeType":"S"}],"GlobalSecondaryIndexUpdates":[{"Create":{"IndexName":"byG","KeySchema":[{"AttributeName":"g","KeyType":"HASH"}],"Projection":{"ProjectionType":"ALL"}}}]}`))
+	f.Add("Query", []byte(`{"TableName":"fuzz","IndexName":"byG","KeyConditionExpression":"g = :g","ExpressionAttributeValues":{":g":{"S":"a"}},"ExclusiveStartKey":{"g":{"S":"a"},"pk":{"S":"a"},"sk":{"N":"1"}}}`))
 	f.Fuzz(func(t *testing.T, op string, body []byte) {
 		if op == "" || strings.ContainsAny(op, "\r\n\x00") || len(body) > 64<<10 {
 			return

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,6 +46,8 @@ type env struct {
 	srv    *httptest.Server
 	client *dynamodb.Client
 	log    *testutil.Log
+	// stop closes the server and stops Run; the test's cleanup calls it too.
+	stop func()
 }
 
 // newEnv starts a service over a fresh in-memory store.
@@ -61,23 +64,36 @@ func newEnv(t *testing.T) *env {
 // newEnvOn starts a service over store; the store is the caller's to close.
 func newEnvOn(t *testing.T, store kv.Store) *env {
 	t.Helper()
+	return newEnvWith(t, store, nil)
+}
+
+// newEnvWith is newEnvOn calling before (when not nil) with the service before Run starts.
+func newEnvWith(t *testing.T, store kv.Store, before func(*Service)) *env {
+	t.Helper()
 	e := &env{t: t, store: store, log: testutil.NewLog(t)}
 	svc, err := New(Options{Region: testRegion, Store: store, Credentials: testCreds, Logger: e.log.Logger().With("component", "tables")})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if before != nil {
+		before(svc)
 	}
 	e.svc = svc
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
 	e.srv = httptest.NewServer(svc.Handler())
-	t.Cleanup(func() {
-		e.srv.Close()
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	var once sync.Once
+	e.stop = func() {
+		once.Do(func() {
+			e.srv.Close()
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(e.stop)
 	e.client = e.newClient(testAccessKey, testSecretKey)
 	return e
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 
 	"github.com/polyregion/polyregion/internal/kv"
 	"github.com/polyregion/polyregion/internal/tables/attr"
@@ -38,6 +39,12 @@ type pageRequest struct {
 	consumed     *string               // ReturnConsumedCapacity
 	consistent   bool                  // ConsistentRead
 	startAfter   []byte                // ExclusiveStartKey's store key; nil: none
+	// For a read of an index: lastKey makes the LastEvaluatedKey of an entry (nil: the
+	// table's key), fetch replaces an entry by its item in the table (nil: the entry is
+	// used as it is; a nil item skips the entry).
+	lastKey func(attr.Item) attr.Item
+	fetch   func(attr.Item) (attr.Item, error)
+	image   func(attr.Item) attr.Item // nil: items are returned whole (then projected)
 }
 
 // pageOutput is the response of Query and Scan.
@@ -87,7 +94,11 @@ func (s *Service) readPage(r *pageRequest) (*pageOutput, error) {
 	for it.Next() {
 		if stopped {
 			// One more item: the page ends before the data does.
-			out.LastEvaluatedKey = r.t.keysOf(last)
+			if r.lastKey != nil {
+				out.LastEvaluatedKey = r.lastKey(last)
+			} else {
+				out.LastEvaluatedKey = r.t.keysOf(last)
+			}
 			break
 		}
 		if r.skip != nil && r.skip(it.Key()) {
@@ -100,9 +111,18 @@ func (s *Service) readPage(r *pageRequest) (*pageOutput, error) {
 		if r.match != nil && !r.match(item) {
 			continue
 		}
+		entry := item
+		if r.fetch != nil {
+			if item, err = r.fetch(entry); err != nil {
+				return nil, err
+			}
+			if item == nil {
+				continue // deleted since the entry was read
+			}
+		}
 		out.ScannedCount++
 		size += item.Size()
-		last = item
+		last = entry
 		keep := true
 		if r.filter != nil {
 			if keep, err = r.filter.Eval(item); err != nil {
@@ -112,6 +132,9 @@ func (s *Service) readPage(r *pageRequest) (*pageOutput, error) {
 		if keep {
 			out.Count++
 			if !r.count {
+				if r.image != nil {
+					item = r.image(item)
+				}
 				items = append(items, project(r.proj, item))
 			}
 		}
@@ -185,8 +208,8 @@ func checkLimit(limit *int64) (int, error) {
 	return int(min(*limit, 1<<31)), nil
 }
 
-// checkFilterKeys refuses a Query filter on key attributes.
-func (t *table) checkFilterKeys(filter *expr.Condition, legacy bool) error {
+// checkFilterKeys refuses a Query filter on the key attributes keys of what it reads.
+func checkFilterKeys(filter *expr.Condition, legacy bool, keys []keyAttr) error {
 	if filter == nil {
 		return nil
 	}
@@ -195,7 +218,7 @@ func (t *table) checkFilterKeys(filter *expr.Condition, legacy bool) error {
 		name = "QueryFilter"
 	}
 	for _, a := range filter.Attributes() {
-		if t.isKeyAttr(a) {
+		if slices.ContainsFunc(keys, func(k keyAttr) bool { return k.Name == a }) {
 			return validationf("%s can only contain non-primary key attributes: Primary key attribute: %s", name, a)
 		}
 	}
@@ -249,6 +272,9 @@ func (s *Service) query(_ *requestContext, body []byte) (any, error) {
 	if err := checkTableName(in.TableName); err != nil {
 		return nil, err
 	}
+	if err := checkIndexName(in.IndexName); err != nil {
+		return nil, err
+	}
 	limit, err := checkLimit(in.Limit)
 	if err != nil {
 		return nil, err
@@ -269,19 +295,31 @@ func (s *Service) query(_ *requestContext, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	consistent := in.ConsistentRead != nil && *in.ConsistentRead
+	hash, rng := t.hash, t.rng
+	var x *index
 	if in.IndexName != nil {
-		return nil, validationf("The table does not have the specified index: %s", *in.IndexName)
+		if x, err = t.lookupIndex(*in.IndexName); err != nil {
+			return nil, err
+		}
+		if x.meta.Global && consistent {
+			return nil, validationf("Consistent reads are not supported on global secondary indexes")
+		}
+		hash, rng = x.hash, x.rng
+		if in.Select == nil && projParam == "" {
+			sel = selectAllProjected
+		}
 	}
 	sortKey := ""
 	sortKind := attr.Kind(0)
-	if t.rng != nil {
-		sortKey, sortKind = t.rng.Name, t.rng.kind()
+	if rng != nil {
+		sortKey, sortKind = rng.Name, rng.kind()
 	}
 	var kc *expr.KeyCondition
 	if in.KeyConditionExpression != nil {
-		kc, err = expr.ParseKeyCondition(*in.KeyConditionExpression, e.names, e.values, t.hash.Name, sortKey)
+		kc, err = expr.ParseKeyCondition(*in.KeyConditionExpression, e.names, e.values, hash.Name, sortKey)
 	} else {
-		kc, err = expr.KeyConditions(in.KeyConditions, t.hash.Name, sortKey)
+		kc, err = expr.KeyConditions(in.KeyConditions, hash.Name, sortKey)
 	}
 	if err != nil {
 		return nil, err
@@ -297,36 +335,59 @@ func (s *Service) query(_ *requestContext, body []byte) (any, error) {
 	if err := e.end(kc, filter, proj); err != nil {
 		return nil, err
 	}
-	if err := kc.CheckTypes(t.hash.kind(), sortKind); err != nil {
+	if err := kc.CheckTypes(hash.kind(), sortKind); err != nil {
 		return nil, err
 	}
-	if err := attr.CheckKey(t.hash.Name, t.hash.kind(), kc.Partition, false); err != nil {
+	if err := attr.CheckKey(hash.Name, hash.kind(), kc.Partition, false); err != nil {
 		return nil, err
 	}
-	if err := t.checkFilterKeys(filter, in.QueryFilter != nil); err != nil {
-		return nil, err
+	keys := t.keyAttrs()
+	if x != nil {
+		keys = x.keyAttrs()
 	}
-	prefix, err := t.partitionPrefix(kc.Partition)
-	if err != nil {
+	if err := checkFilterKeys(filter, in.QueryFilter != nil, keys); err != nil {
 		return nil, err
 	}
 	req := &pageRequest{
-		t: t, lower: prefix, upper: kv.PrefixEnd(prefix),
+		t:       t,
 		reverse: in.ScanIndexForward != nil && !*in.ScanIndexForward,
 		limit:   limit, match: kc.Match, filter: filter, proj: proj, count: sel == selectCount,
-		consumed: in.ReturnConsumedCapacity, consistent: in.ConsistentRead != nil && *in.ConsistentRead,
+		consumed: in.ReturnConsumedCapacity, consistent: consistent,
 	}
-	if err := sortBounds(req, prefix, kc.SortRange()); err != nil {
-		return nil, err
-	}
-	if in.ExclusiveStartKey != nil {
-		if req.startAfter, err = t.startKey(in.ExclusiveStartKey); err != nil {
+	if x == nil {
+		prefix, err := t.partitionPrefix(kc.Partition)
+		if err != nil {
 			return nil, err
 		}
-		if !attr.Equal(in.ExclusiveStartKey[t.hash.Name], kc.Partition) {
+		req.lower, req.upper = prefix, kv.PrefixEnd(prefix)
+		if err := sortBounds(req, prefix, kc.SortRange()); err != nil {
+			return nil, err
+		}
+	} else {
+		prefix, err := attr.EncodeKey(slices.Clone(x.prefix), kc.Partition)
+		if err != nil {
+			return nil, err
+		}
+		if err := indexSortBounds(req, prefix, kc.SortRange()); err != nil {
+			return nil, err
+		}
+		if err := s.readIndex(req, x, sel, proj, filter); err != nil {
+			return nil, err
+		}
+	}
+	if in.ExclusiveStartKey != nil {
+		if x == nil {
+			req.startAfter, err = t.startKey(in.ExclusiveStartKey)
+		} else {
+			req.startAfter, err = x.startKey(t, in.ExclusiveStartKey)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !attr.Equal(in.ExclusiveStartKey[hash.Name], kc.Partition) {
 			return nil, validationf("The provided starting key is outside query boundaries based on provided conditions")
 		}
-		if kc.Sort != nil && !kc.Sort.Match(in.ExclusiveStartKey[t.rng.Name]) {
+		if kc.Sort != nil && !kc.Sort.Match(in.ExclusiveStartKey[rng.Name]) {
 			return nil, validationf("The provided starting key does not match the range key predicate")
 		}
 	}
@@ -392,6 +453,7 @@ func (s *Service) scan(_ *requestContext, body []byte) (any, error) {
 		return nil, err
 	}
 	var v violations
+	checkIndexNameInto(&v, in.IndexName)
 	if in.Segment != nil && *in.Segment < 0 {
 		v.add(*in.Segment, "segment", "Member must have value greater than or equal to 0")
 	}
@@ -441,19 +503,38 @@ func (s *Service) scan(_ *requestContext, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if in.IndexName != nil {
-		return nil, validationf("The table does not have the specified index: %s", *in.IndexName)
-	}
+	consistent := in.ConsistentRead != nil && *in.ConsistentRead
 	req := &pageRequest{
 		t: t, lower: t.items, upper: kv.PrefixEnd(t.items),
 		limit: limit, filter: filter, proj: proj, count: sel == selectCount,
-		consumed: in.ReturnConsumedCapacity, consistent: in.ConsistentRead != nil && *in.ConsistentRead,
+		consumed: in.ReturnConsumedCapacity, consistent: consistent,
+	}
+	var x *index
+	if in.IndexName != nil {
+		if x, err = t.lookupIndex(*in.IndexName); err != nil {
+			return nil, err
+		}
+		if x.meta.Global && consistent {
+			return nil, validationf("Consistent reads are not supported on global secondary indexes")
+		}
+		if in.Select == nil && projParam == "" {
+			sel = selectAllProjected
+		}
+		req.lower, req.upper = x.prefix, kv.PrefixEnd(x.prefix)
+		if err := s.readIndex(req, x, sel, proj, filter); err != nil {
+			return nil, err
+		}
 	}
 	if in.TotalSegments != nil && *in.TotalSegments > 1 {
-		req.skip = segmentFilter(len(t.items), uint32(*in.Segment), uint32(*in.TotalSegments))
+		req.skip = segmentFilter(len(req.lower), uint32(*in.Segment), uint32(*in.TotalSegments))
 	}
 	if in.ExclusiveStartKey != nil {
-		if req.startAfter, err = t.startKey(in.ExclusiveStartKey); err != nil {
+		if x == nil {
+			req.startAfter, err = t.startKey(in.ExclusiveStartKey)
+		} else {
+			req.startAfter, err = x.startKey(t, in.ExclusiveStartKey)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -472,5 +553,107 @@ func segmentFilter(prefixLen int, segment, total uint32) func(key []byte) bool {
 		h := fnv.New32a()
 		_, _ = h.Write(rest[:len(rest)-len(after)])
 		return h.Sum32()%total != segment
+	}
+}
+
+// indexSortBounds narrows a page request to the sort key range r within the index
+// partition at prefix. An entry's key goes on after its sort key (with the item's table
+// key), so the entries of sort key v are those under the prefix prefix+EncodeKey(v).
+func indexSortBounds(req *pageRequest, prefix []byte, r expr.KeyRange) error {
+	req.lower, req.upper = prefix, kv.PrefixEnd(prefix)
+	encode := func(v attr.Value) ([]byte, error) {
+		return attr.EncodeKey(slices.Clone(prefix), v)
+	}
+	if r.Start != nil {
+		k, err := encode(r.Start.Value)
+		if err != nil {
+			return err
+		}
+		if !r.Start.Inclusive {
+			k = kv.PrefixEnd(k)
+		}
+		req.lower = k
+	}
+	if r.End != nil {
+		k, err := encode(r.End.Value)
+		if err != nil {
+			return err
+		}
+		if r.End.Inclusive {
+			k = kv.PrefixEnd(k)
+		}
+		req.upper = k
+	}
+	return nil
+}
+
+// readIndex sets up req to read index x of req.t with Select sel, the projection and the
+// filter. A GSI returns only what it projects; an LSI fetches the items from the table
+// when the request needs attributes it does not project.
+func (s *Service) readIndex(req *pageRequest, x *index, sel string, proj *expr.Projection, filter *expr.Condition) error {
+	t := req.t
+	req.lastKey = func(entry attr.Item) attr.Item { return x.lastKey(t, entry) }
+	needed := func(attrs []string) []string {
+		var missing []string
+		for _, a := range attrs {
+			if !x.projects(t, a) && !slices.Contains(missing, a) {
+				missing = append(missing, a)
+			}
+		}
+		return missing
+	}
+	fetch := false
+	if sel == selectAll && !x.all {
+		if x.meta.Global {
+			return validationf("One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index %s because its projection type is not ALL", x.meta.Name)
+		}
+		fetch = true
+	}
+	if proj != nil {
+		if missing := needed(proj.Attributes()); len(missing) > 0 {
+			if x.meta.Global {
+				return validationf("One or more parameter values were invalid: Global secondary index %s does not project [%s]", x.meta.Name, strings.Join(missing, ", "))
+			}
+			fetch = true
+		}
+	}
+	if filter != nil && !x.meta.Global && len(needed(filter.Attributes())) > 0 {
+		fetch = true
+	}
+	if fetch && sel != selectAll && proj == nil {
+		// Fetched for the filter only: the answer has the projected attributes.
+		req.image = func(item attr.Item) attr.Item { return x.image(t, item) }
+	}
+	if fetch {
+		req.fetch = func(entry attr.Item) (attr.Item, error) {
+			key, err := t.storeKey(entry)
+			if err != nil {
+				return nil, err
+			}
+			return s.readItem(s.store, key)
+		}
+	}
+	return nil
+}
+
+// checkIndexName checks the field constraints of an IndexName parameter (nil: absent).
+func checkIndexName(name *string) error {
+	var v violations
+	checkIndexNameInto(&v, name)
+	return v.err()
+}
+
+func checkIndexNameInto(v *violations, name *string) {
+	if name == nil {
+		return
+	}
+	if len(*name) < 3 {
+		v.add(*name, "indexName", "Member must have length greater than or equal to 3")
+	}
+	if len(*name) > 255 {
+		v.add(*name, "indexName", "Member must have length less than or equal to 255")
+	}
+	if !namePattern.MatchString(*name) {
+		v.add(*name, "indexName", "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
 	}
 }

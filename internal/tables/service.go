@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -78,6 +79,12 @@ type Service struct {
 
 	mu     sync.RWMutex
 	tables map[string]*table // by name
+
+	// indexWake wakes Run's index work (backfills, removals); capacity 1.
+	indexWake chan struct{}
+	// backfillHook, when set (by tests), is called before each backfill chunk; an error
+	// stops the backfill until the next round.
+	backfillHook atomic.Pointer[func(ctx context.Context, index string, chunk int) error]
 }
 
 // New returns a Service over opts.Store, with the table catalog loaded from it.
@@ -106,6 +113,8 @@ func New(opts Options) (*Service, error) {
 		metrics: m,
 		tokens:  newTokenCache(),
 		tables:  map[string]*table{},
+
+		indexWake: make(chan struct{}, 1),
 	}
 	if err := s.loadCatalog(); err != nil {
 		return nil, err
@@ -114,10 +123,18 @@ func New(opts Options) (*Service, error) {
 }
 
 // Run does the service's background work until ctx ends, then returns nil once that work
-// has stopped: it deletes items whose time to live has passed and forgets transaction
-// idempotency tokens older than ten minutes. Failures are logged and retried on the next
-// round.
+// has stopped: it deletes items whose time to live has passed, forgets transaction
+// idempotency tokens older than ten minutes, backfills new global secondary indexes and
+// removes deleted ones (resuming the work a previous Run left). Failures are logged and
+// retried on the next round.
 func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.runIndexWork(ctx)
+	}()
 	t := time.NewTicker(ttlInterval)
 	defer t.Stop()
 	for {

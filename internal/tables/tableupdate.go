@@ -5,15 +5,15 @@ import (
 	"time"
 )
 
-// UpdateTable: the billing mode, the provisioned throughput and the stream. Secondary
-// indexes and replicas are not supported yet.
+// UpdateTable: the billing mode, the provisioned throughput, the stream and the global
+// secondary indexes (indexwork.go). Replicas are not supported yet.
 
 type updateTableInput struct {
 	TableName                   *string                `json:"TableName"`
 	BillingMode                 *string                `json:"BillingMode"`
 	ProvisionedThroughput       *provisionedThroughput `json:"ProvisionedThroughput"`
-	AttributeDefinitions        json.RawMessage        `json:"AttributeDefinitions"`
-	GlobalSecondaryIndexUpdates json.RawMessage        `json:"GlobalSecondaryIndexUpdates"`
+	AttributeDefinitions        []*attributeDefinition `json:"AttributeDefinitions"`
+	GlobalSecondaryIndexUpdates []*gsiUpdate           `json:"GlobalSecondaryIndexUpdates"`
 	StreamSpecification         *streamSpecification   `json:"StreamSpecification"`
 	ReplicaUpdates              json.RawMessage        `json:"ReplicaUpdates"`
 }
@@ -57,10 +57,13 @@ func (s *Service) updateTable(rc *requestContext, body []byte) (any, error) {
 			return nil, err
 		}
 	}
-	if given(in.GlobalSecondaryIndexUpdates) || given(in.ReplicaUpdates) {
-		return nil, validationf("One or more parameter values were invalid: polyregion does not support GlobalSecondaryIndexUpdates or ReplicaUpdates yet")
+	if given(in.ReplicaUpdates) {
+		return nil, validationf("One or more parameter values were invalid: polyregion does not support ReplicaUpdates yet")
 	}
-	if in.BillingMode == nil && in.ProvisionedThroughput == nil && in.StreamSpecification == nil {
+	if err := checkGSIUpdateFields(in.GlobalSecondaryIndexUpdates, in.AttributeDefinitions); err != nil {
+		return nil, err
+	}
+	if in.BillingMode == nil && in.ProvisionedThroughput == nil && in.StreamSpecification == nil && len(in.GlobalSecondaryIndexUpdates) == 0 {
 		return nil, validationf("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required")
 	}
 	name := tableNameFromARN(*in.TableName)
@@ -125,6 +128,29 @@ func (s *Service) updateTable(rc *requestContext, body []byte) (any, error) {
 				*c.ReadCapacityUnits, *pt.ReadCapacityUnits, *c.WriteCapacityUnits, *pt.WriteCapacityUnits)
 		}
 		next.throughput = pt
+	}
+	structural := false
+	if len(in.GlobalSecondaryIndexUpdates) > 0 || in.AttributeDefinitions != nil {
+		var err error
+		if structural, err = s.applyGSIUpdates(t, &next, in.GlobalSecondaryIndexUpdates, in.AttributeDefinitions); err != nil {
+			return nil, err
+		}
+	}
+	if in.BillingMode != nil && *in.BillingMode != cur.billingMode {
+		if err := fitBillingMode(t, &next); err != nil {
+			return nil, err
+		}
+	}
+	if structural {
+		// No write may be in flight with the old index set (see indexes.go).
+		t.live.Lock()
+		err := s.saveSettings(t, next)
+		t.live.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		s.wakeIndexWork()
+		return updateTableOutput{TableDescription: s.describe(t, "UPDATING")}, nil
 	}
 	if err := s.saveSettings(t, next); err != nil {
 		return nil, err

@@ -75,8 +75,11 @@ func (s *Service) readItem(r kv.Reader, key []byte) (attr.Item, error) {
 	return item, nil
 }
 
-// commit writes the mutations that change something, each with its change-log record, in
-// one batch, synced. The caller holds the items' locks (lockItems).
+// commit writes the mutations that change something, each with its change-log record and
+// its index entries, in one batch, synced. The caller holds the items' locks and their
+// tables (lockItems), so the tables' index sets do not change meanwhile. A new item that
+// one of its table's indexes cannot hold (an index key of the wrong type) fails the whole
+// commit with a ValidationException before anything is written.
 func (s *Service) commit(rc *requestContext, muts []*mutation) error {
 	type reservation struct {
 		log   *changeLog
@@ -94,6 +97,18 @@ func (s *Service) commit(rc *requestContext, muts []*mutation) error {
 	if len(changing) == 0 {
 		return nil
 	}
+	encoded := make([][]byte, len(changing))
+	indexed := make([][]indexWrite, len(changing))
+	for i, m := range changing {
+		if m.new != nil {
+			encoded[i] = attr.EncodeItem(m.new)
+		}
+		w, err := indexWrites(m, encoded[i])
+		if err != nil {
+			return err
+		}
+		indexed[i] = w
+	}
 	var reservations []reservation
 	next := map[*changeLog]uint64{}
 	for l, n := range perLog {
@@ -108,7 +123,7 @@ func (s *Service) commit(rc *requestContext, muts []*mutation) error {
 	}()
 	b := s.store.NewBatch()
 	events := make([]changeEvent, 0, len(changing))
-	for _, m := range changing {
+	for i, m := range changing {
 		rec := changeRecord{Seq: next[m.t.log], Time: rc.now, Region: s.opts.Region, TTL: m.ttl}
 		next[m.t.log]++
 		switch {
@@ -124,12 +139,19 @@ func (s *Service) commit(rc *requestContext, muts []*mutation) error {
 			rec.Keys = attr.EncodeItem(m.t.keysOf(m.old))
 		}
 		if m.new != nil {
-			enc := attr.EncodeItem(m.new)
+			enc := encoded[i]
 			rec.New = enc
 			rec.Keys = attr.EncodeItem(m.t.keysOf(m.new))
 			b.Set(m.key, enc)
 		} else {
 			b.Delete(m.key)
+		}
+		for _, w := range indexed[i] {
+			if w.value == nil {
+				b.Delete(w.key)
+			} else {
+				b.Set(w.key, w.value)
+			}
 		}
 		b.Set(logKey(m.t.meta.ID, rec.Seq), rec.encode())
 		events = append(events, rec.Event)
