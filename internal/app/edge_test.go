@@ -109,8 +109,39 @@ func dialEdge(host string, port int) (greeting, local string, err error) {
 	return strings.TrimSpace(string(b)), c.LocalAddr().String(), err
 }
 
+// udpEchoer answers each datagram, which must start with a PROXY v2 header, with
+// "<name> <client address> <payload>".
+func udpEchoer(t *testing.T, name string) string {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			h, payload, err := proxyproto.ParseUDPDatagram(buf[:n])
+			if err != nil {
+				continue
+			}
+			pc.WriteTo(fmt.Appendf(nil, "%s %s %s", name, h.SourceAddr, payload), from)
+		}
+	}()
+	t.Cleanup(func() { pc.Close(); <-done })
+	return pc.LocalAddr().String()
+}
+
 func TestEdgeRoutesToTheNearestHealthyRegion(t *testing.T) {
 	port := freeEdgePort(t)
+	udpEchoes := map[string]string{}
+	for _, r := range []string{"us-east", "eu-west", "ap-southeast"} {
+		udpEchoes[r] = udpEchoer(t, r)
+	}
 	greeters := map[string]*greeter{}
 	for _, r := range []string{"us-east", "eu-west", "ap-southeast"} {
 		greeters[r] = startGreeter(t, r)
@@ -125,8 +156,21 @@ func TestEdgeRoutesToTheNearestHealthyRegion(t *testing.T) {
 				HealthCheck: config.EdgeHealthCheck{Interval: 1, Threshold: 1},
 				Endpoints:   []config.EdgeEndpoint{{Address: greeters[r].addr(), ClientIPPreservation: true}}})
 		}
-		cfg.Edge.Accelerators = []config.EdgeAccelerator{{Name: "web", Listeners: []config.EdgeListener{{
-			Protocol: "TCP", Ports: []string{fmt.Sprint(port)}, EndpointGroups: groups}}}}
+		// UDP endpoints are checked over TCP: each region's TCP greeter stands for its
+		// UDP echo's health.
+		var udpGroups []config.EdgeEndpointGroup
+		for _, r := range []string{"us-east", "eu-west", "ap-southeast"} {
+			_, gport, _ := net.SplitHostPort(greeters[r].addr())
+			var hp int
+			fmt.Sscan(gport, &hp)
+			udpGroups = append(udpGroups, config.EdgeEndpointGroup{Region: r,
+				HealthCheck: config.EdgeHealthCheck{Interval: 1, Threshold: 1, Port: hp},
+				Endpoints:   []config.EdgeEndpoint{{Address: udpEchoes[r], ClientIPPreservation: true}}})
+		}
+		cfg.Edge.Accelerators = []config.EdgeAccelerator{{Name: "web", Listeners: []config.EdgeListener{
+			{Protocol: "TCP", Ports: []string{fmt.Sprint(port)}, EndpointGroups: groups},
+			{Protocol: "UDP", Ports: []string{fmt.Sprint(port)}, EndpointGroups: udpGroups},
+		}}}
 	}})
 	_ = c
 	// Each edge location sends its flows to its own region's endpoint once the checks passed,
@@ -139,6 +183,27 @@ func TestEdgeRoutesToTheNearestHealthyRegion(t *testing.T) {
 			}
 			if want := region + " " + local; g != want {
 				return fmt.Errorf("edge %s answered %q, want %q", region, g, want)
+			}
+			return nil
+		})
+	}
+	// UDP: the same, with the client's address in the PROXY header of every datagram.
+	for region, host := range edgeHosts {
+		testutil.WaitFor(t, 15*time.Second, func() error {
+			c, err := net.Dial("udp", fmt.Sprintf("%s:%d", host, port))
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(time.Second))
+			c.Write([]byte("ping"))
+			buf := make([]byte, 512)
+			n, err := c.Read(buf)
+			if err != nil {
+				return err
+			}
+			if want := region + " " + c.LocalAddr().String() + " ping"; string(buf[:n]) != want {
+				return fmt.Errorf("edge %s answered %q, want %q", region, buf[:n], want)
 			}
 			return nil
 		})
