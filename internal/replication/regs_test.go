@@ -108,7 +108,7 @@ func (r *regs) write(key, value string, del bool) (Version, Context, error) {
 }
 
 // Read serves the records written in this region.
-func (r *regs) Read(stream string, after uint64, maxBytes int) (*Batch, error) {
+func (r *regs) Read(stream, _ string, after uint64, maxBytes int) (*Batch, error) {
 	if stream != regsStream {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownStream, stream)
 	}
@@ -240,6 +240,8 @@ func (g gate) Do(req *http.Request, region string) (*http.Response, error) {
 	out := req.Clone(req.Context())
 	out.URL = &url.URL{Scheme: "http", Host: addr, Path: req.URL.Path, RawPath: req.URL.RawPath, RawQuery: req.URL.RawQuery}
 	out.RequestURI = ""
+	out.Header = req.Header.Clone()
+	out.Header.Set("X-Test-Region", g.from)
 	reqCtx, cancel := context.WithCancel(req.Context())
 	stop := context.AfterFunc(ctx, cancel)
 	out = out.WithContext(reqCtx)
@@ -334,7 +336,10 @@ func newFleet(t testing.TB, regions ...string) *fleet {
 func (f *fleet) start(region string) {
 	f.t.Helper()
 	clock := NewClock(nil)
-	srv := NewServer(ServerOptions{Heartbeat: 20 * time.Millisecond})
+	srv := NewServer(ServerOptions{Heartbeat: 20 * time.Millisecond, Caller: func(r *http.Request) (string, bool) {
+		c := r.Header.Get("X-Test-Region")
+		return c, c != ""
+	}})
 	rg, err := newRegs(region, f.stores[region], clock, srv)
 	if err != nil {
 		f.t.Fatal(err)

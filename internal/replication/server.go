@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/polyregion/polyregion/internal/peer"
 )
 
 // PathPrefix is where a [Server] answers on the peer listener:
@@ -19,11 +21,12 @@ const PathPrefix = "/peer/v1/replication/"
 // Log is a service's change log as its peers read it.
 type Log interface {
 	// Read returns the records of stream after position after that were written in
-	// this region — about maxBytes of them at most, but at least one if there is one —
-	// with the position reached, the log's head and, when caught up with every commit,
-	// a watermark (see [Batch]). It returns an error wrapping ErrUnknownStream when
-	// the stream is not served here.
-	Read(stream string, after uint64, maxBytes int) (*Batch, error)
+	// this region and may go to region to — about maxBytes of them at most, but at
+	// least one if there is one — with the position reached, the log's head and, when
+	// caught up with every commit, a watermark (see [Batch]). Records that must not
+	// reach to (data pinned to zones it is not in) are skipped, never shipped. It
+	// returns an error wrapping ErrUnknownStream when the stream is not served to to.
+	Read(stream, to string, after uint64, maxBytes int) (*Batch, error)
 }
 
 // ErrUnknownStream is returned (wrapped) by a [Log] for a stream it does not
@@ -40,6 +43,9 @@ type ServerOptions struct {
 	BatchBytes int
 	// Logger receives the server's records; nil: discarded.
 	Logger *slog.Logger
+	// Caller names the region a pull comes from; nil: the region of the peer
+	// certificate ([peer.RegionFrom]). A pull without one is refused.
+	Caller func(*http.Request) (string, bool)
 }
 
 // DefaultHeartbeat is ServerOptions.Heartbeat's default.
@@ -55,6 +61,7 @@ type Server struct {
 	heartbeat  time.Duration
 	batchBytes int
 	logger     *slog.Logger
+	caller     func(*http.Request) (string, bool)
 
 	mu      sync.Mutex
 	logs    map[string]Log              // by service
@@ -69,6 +76,7 @@ func NewServer(opts ServerOptions) *Server {
 		heartbeat:  opts.Heartbeat,
 		batchBytes: opts.BatchBytes,
 		logger:     opts.Logger,
+		caller:     opts.Caller,
 		logs:       map[string]Log{},
 		waiters:    map[streamKey]chan struct{}{},
 	}
@@ -80,6 +88,9 @@ func NewServer(opts ServerOptions) *Server {
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.caller == nil {
+		s.caller = func(r *http.Request) (string, bool) { return peer.RegionFrom(r.Context()) }
 	}
 	return s
 }
@@ -129,6 +140,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	to, ok := s.caller(r)
+	if !ok {
+		http.Error(w, "replication: the calling region is unknown", http.StatusForbidden)
+		return
+	}
 	s.mu.Lock()
 	log := s.logs[k.service]
 	s.mu.Unlock()
@@ -148,7 +164,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	first, lastSent := true, time.Now()
 	for {
 		wake := s.changed(k)
-		b, err := log.Read(k.stream, after, s.batchBytes)
+		b, err := log.Read(k.stream, to, after, s.batchBytes)
 		if err != nil {
 			if !first {
 				s.logger.Warn("replication: reading the log", "service", k.service, "stream", k.stream, "after", after, "err", err)
