@@ -230,3 +230,28 @@ func (e *regionEdge) closeAll() {
 	e.mu.Unlock()
 	e.wg.Wait()
 }
+
+// EdgeSocketStatus is one socket of an edge location, as status shows it.
+type EdgeSocketStatus struct {
+	Protocol    string `json:"protocol"`
+	Address     string `json:"address"`
+	Listener    string `json:"listener"` // the listener's ARN
+	ActiveFlows int    `json:"active_flows"`
+}
+
+// status lists the sockets, by protocol and port; nil when the region runs no edge.
+func (e *regionEdge) status() []EdgeSocketStatus {
+	if e == nil {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]EdgeSocketStatus, 0, len(e.sockets))
+	for k, s := range e.sockets {
+		out = append(out, EdgeSocketStatus{Protocol: k.protocol, Address: s.sock.Addr().String(), Listener: s.listener, ActiveFlows: s.sock.Active()})
+	}
+	slices.SortFunc(out, func(a, b EdgeSocketStatus) int {
+		return strings.Compare(a.Protocol+" "+a.Address, b.Protocol+" "+b.Address)
+	})
+	return out
+}

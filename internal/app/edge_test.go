@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -33,7 +34,7 @@ func freeEdgePort(t *testing.T) int {
 		ok := true
 		var held []net.Listener
 		for _, h := range []string{edgeHosts["eu-west"], edgeHosts["ap-southeast"]} {
-			l, err := net.Listen("tcp", fmt.Sprintf("%s:%d", h, port))
+			l, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
 			if err != nil {
 				ok = false
 				break
@@ -99,7 +100,7 @@ func (g *greeter) addr() string { return g.ln.Addr().String() }
 // dialEdge opens a flow at an edge location and returns the greeting and the client's
 // own address.
 func dialEdge(host string, port int) (greeting, local string, err error) {
-	c, err := net.DialTimeout("tcp", fmt.Sprintf("%s:%d", host, port), 2*time.Second)
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(port)), 2*time.Second)
 	if err != nil {
 		return "", "", err
 	}
@@ -190,7 +191,7 @@ func TestEdgeRoutesToTheNearestHealthyRegion(t *testing.T) {
 	// UDP: the same, with the client's address in the PROXY header of every datagram.
 	for region, host := range edgeHosts {
 		testutil.WaitFor(t, 15*time.Second, func() error {
-			c, err := net.Dial("udp", fmt.Sprintf("%s:%d", host, port))
+			c, err := net.Dial("udp", net.JoinHostPort(host, strconv.Itoa(port)))
 			if err != nil {
 				return err
 			}

@@ -226,6 +226,32 @@ func printStatus(w io.Writer, st *FleetStatus) {
 		fmt.Fprintf(tw, "%s <-> %s\t%s\t%s\t%.1fms\t%s\n", p.A, p.B, p.State, rtt, p.ModelRTTMs, describeWAN(p.WAN))
 	}
 	tw.Flush()
+	printEdgeStatus(w, st)
+}
+
+// printEdgeStatus lists each edge location's sockets, when any region runs one.
+func printEdgeStatus(w io.Writer, st *FleetStatus) {
+	shown := false
+	for _, r := range st.Regions {
+		if r.Status != nil && len(r.Status.Edge) > 0 {
+			shown = true
+		}
+	}
+	if !shown {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "EDGE\tPROTOCOL\tADDRESS\tFLOWS\tLISTENER")
+	for _, r := range st.Regions {
+		if r.Status == nil {
+			continue
+		}
+		for _, e := range r.Status.Edge {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", r.Name, e.Protocol, e.Address, e.ActiveFlows, e.Listener)
+		}
+	}
+	tw.Flush()
 }
 
 func describeWAN(p *netsim.PairStatus) string {

@@ -435,6 +435,8 @@ type RegionStatus struct {
 	Control     control.Status `json:"control"`
 	// HostedZones counts the DNS zones in this region's copy of the control plane.
 	HostedZones int `json:"hosted_zones"`
+	// Edge lists the edge location's sockets; empty when the region runs none.
+	Edge []EdgeSocketStatus `json:"edge,omitempty"`
 }
 
 // Status reports the region and what it measures of its peers.
@@ -452,6 +454,7 @@ func (r *Region) Status() RegionStatus {
 		Peers:       r.mesh.status(),
 		Control:     r.control.Status(),
 		HostedZones: len(r.control.State().List(zone.KindHostedZone)),
+		Edge:        r.edge.status(),
 	}
 }
 
