@@ -22,8 +22,8 @@ import (
 
 	"github.com/polyregion/polyregion/internal/config"
 	"github.com/polyregion/polyregion/internal/control"
-	"github.com/polyregion/polyregion/internal/edge"
 	"github.com/polyregion/polyregion/internal/dns/zone"
+	"github.com/polyregion/polyregion/internal/edge"
 	"github.com/polyregion/polyregion/internal/health"
 	"github.com/polyregion/polyregion/internal/kv"
 	"github.com/polyregion/polyregion/internal/peer"
