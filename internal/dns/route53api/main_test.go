@@ -2,10 +2,7 @@ package route53api
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -22,8 +19,8 @@ import (
 
 	"github.com/polyregion/polyregion/internal/awsapi"
 	"github.com/polyregion/polyregion/internal/control"
+	"github.com/polyregion/polyregion/internal/control/controltest"
 	"github.com/polyregion/polyregion/internal/health"
-	"github.com/polyregion/polyregion/internal/kv"
 	"github.com/polyregion/polyregion/internal/testutil"
 )
 
@@ -33,17 +30,6 @@ const (
 	testAccessKey = "AKIDROUTE53TEST"
 	testSecretKey = "route53-test-secret-key"
 )
-
-// noPeers is the peer transport of a one-region control plane: there is nobody to reach.
-type noPeers struct{}
-
-func (noPeers) DialStream(context.Context, string, string) (net.Conn, error) {
-	return nil, errors.New("dial: no peers in this test")
-}
-
-func (noPeers) Do(*http.Request, string) (*http.Response, error) {
-	return nil, errors.New("dial: no peers in this test")
-}
 
 // validate is the application's validator as internal/app composes it: the DNS kinds, and
 // the health checks as a set.
@@ -63,42 +49,10 @@ func validate(next *control.State, ops []control.Op) error {
 	return nil
 }
 
-// startNode runs a one-region control plane (real Raft, in-memory Pebble) until the test
-// ends. control has no exported way to apply a batch to a State outside Raft, so the tests
-// use the real thing.
+// startNode runs a one-region control plane with the application's validator.
 func startNode(t testing.TB) *control.Node {
 	t.Helper()
-	db, err := kv.OpenMemory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := testutil.NewLog(t)
-	n, err := control.Open(control.Options{
-		Region: "r1", Bootstrap: []string{"r1"}, Store: db, SnapshotDir: t.TempDir(), Client: noPeers{},
-		Validate: validate, Logger: log.LoggerAt(slog.LevelWarn).With("component", "control"),
-		Timing: control.Timing{HeartbeatTimeout: 50 * time.Millisecond, ElectionTimeout: 50 * time.Millisecond,
-			LeaderLeaseTimeout: 50 * time.Millisecond, WriteTimeout: 5 * time.Second},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("control node: %v", err)
-		}
-		db.Close()
-	})
-	testutil.WaitFor(t, 10*time.Second, func() error {
-		if s := n.Status(); s.State != "Leader" {
-			return fmt.Errorf("node is %s", s.State)
-		}
-		return nil
-	})
-	return n
+	return controltest.Start(t, validate)
 }
 
 // faultyStore is a Store whose writes can be made to fail as without a quorum, and that
