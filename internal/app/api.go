@@ -14,6 +14,7 @@ import (
 	"github.com/polyregion/polyregion/internal/awsapi"
 	"github.com/polyregion/polyregion/internal/control"
 	"github.com/polyregion/polyregion/internal/dns/route53api"
+	"github.com/polyregion/polyregion/internal/edge/gaapi"
 	"github.com/polyregion/polyregion/internal/dns/zone"
 	"github.com/polyregion/polyregion/internal/health"
 )
@@ -58,11 +59,20 @@ func (r *Region) registerAPI(mux *http.ServeMux) {
 		writeJSON(w, http.StatusOK, r.control.Status())
 	})
 	mux.HandleFunc("POST /v1/control/members", r.changeMembers)
+	var creds []awsapi.Credentials
+	if c := r.cfg.Credentials; c.AccessKeyID != "" {
+		creds = append(creds, awsapi.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey})
+	}
+	// The Global Accelerator API: JSON 1.1 on POST /, told apart by X-Amz-Target.
+	mux.Handle("POST /{$}", gaapi.New(gaapi.Options{
+		Credentials:   creds,
+		Store:         r.control,
+		Regions:       r.cfg.RegionNames(),
+		EdgeAddresses: r.edgeAddresses,
+		HealthStatus:  r.health.Status,
+		Logger:        r.logger.With("component", "globalaccelerator"),
+	}))
 	if r.dns != nil {
-		var creds []awsapi.Credentials
-		if c := r.cfg.Credentials; c.AccessKeyID != "" {
-			creds = append(creds, awsapi.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey})
-		}
 		mux.Handle(route53api.Prefix, route53api.New(route53api.Options{
 			Credentials:  creds,
 			Store:        r.control,
@@ -73,6 +83,17 @@ func (r *Region) registerAPI(mux *http.ServeMux) {
 			Logger:       r.logger.With("component", "route53"),
 		}))
 	}
+}
+
+// edgeAddresses lists the edge locations' addresses: an accelerator's static IPs.
+func (r *Region) edgeAddresses() []string {
+	var out []string
+	for _, reg := range r.cfg.Regions {
+		if reg.Listen.Edge != "" {
+			out = append(out, reg.Listen.Edge)
+		}
+	}
+	return out
 }
 
 // nameServerNames lists the name servers of a zone: one per region, "ns-<region>.<zone>",

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"slices"
@@ -23,33 +22,7 @@ const kindAccelerator = edge.Kind
 const reservedCheckPrefix = "edge-"
 
 // acceleratorsOf decodes every accelerator of a state, sorted by id.
-func acceleratorsOf(st *control.State) ([]edge.Accelerator, error) {
-	rs := st.List(kindAccelerator)
-	out := make([]edge.Accelerator, 0, len(rs))
-	for _, r := range rs {
-		var a edge.Accelerator
-		if err := json.Unmarshal(r.Value, &a); err != nil {
-			return nil, fmt.Errorf("accelerator %q: %w", r.ID, err)
-		}
-		out = append(out, a)
-	}
-	return out, nil
-}
-
-// validateAccelerators checks every accelerator of next, and that their ports do not
-// overlap.
-func validateAccelerators(next *control.State, regions []string) error {
-	accs, err := acceleratorsOf(next)
-	if err != nil {
-		return err
-	}
-	for i := range accs {
-		if err := accs[i].Validate(regions); err != nil {
-			return err
-		}
-	}
-	return edge.ValidateSet(accs)
-}
+func acceleratorsOf(st *control.State) ([]edge.Accelerator, error) { return edge.AcceleratorsOf(st) }
 
 // edgeHealthChecks derives one health check per endpoint of every enabled accelerator,
 // probed like any other check from every region.

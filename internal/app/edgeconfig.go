@@ -123,6 +123,7 @@ func configAcceleratorOps(accs []edge.Accelerator, st *control.State, now time.T
 		ok, err := st.Decode(kindAccelerator, id, &cur)
 		if ok && err == nil {
 			a.CreatedTime, a.LastModifiedTime = cur.CreatedTime, cur.LastModifiedTime
+			a.Attributes = cur.Attributes // set through the API; the configuration has none
 			want, _ := json.Marshal(a)
 			have, _ := json.Marshal(cur)
 			if bytes.Equal(want, have) {

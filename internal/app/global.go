@@ -7,6 +7,7 @@ import (
 
 	"github.com/polyregion/polyregion/internal/control"
 	"github.com/polyregion/polyregion/internal/dns/route53api"
+	"github.com/polyregion/polyregion/internal/edge"
 	"github.com/polyregion/polyregion/internal/health"
 )
 
@@ -42,7 +43,7 @@ func validateGlobalState(next *control.State, ops []control.Op, regions []string
 		}
 	}
 	if kinds[kindAccelerator] {
-		if err := validateAccelerators(next, regions); err != nil {
+		if err := edge.ValidateState(next, regions); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package edge
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/polyregion/polyregion/internal/control"
 )
 
 // Kind is the control-plane kind of an accelerator document.
@@ -43,6 +46,9 @@ type Accelerator struct {
 	LastModifiedTime time.Time         `json:"LastModifiedTime"`
 	Tags             map[string]string `json:"Tags,omitempty"`
 	Listeners        []Listener        `json:"Listeners,omitempty"`
+	// Attributes are the accelerator's attributes (flow logs) as the API stores them;
+	// the edge keeps them as they are.
+	Attributes json.RawMessage `json:"AcceleratorAttributes,omitempty"`
 }
 
 // Listener is a TCP or UDP listener of an accelerator.
@@ -135,9 +141,9 @@ var ErrPortConflict = errors.New("edge: overlapping listener ports")
 func (a *Accelerator) Validate(regions []string) error {
 	var p []string
 	add := func(path, format string, args ...any) { p = append(p, path+": "+fmt.Sprintf(format, args...)) }
-	if a.Name == "" || len(a.Name) > MaxNameLength || strings.Trim(a.Name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" ||
-		strings.HasPrefix(a.Name, "-") || strings.HasSuffix(a.Name, "-") {
-		add("Name", "%q must be 1 to %d letters, digits and hyphens, not starting or ending with a hyphen", a.Name, MaxNameLength)
+	if a.Name == "" || len(a.Name) > MaxNameLength || strings.Trim(a.Name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != "" ||
+		strings.Trim(a.Name[:1]+a.Name[len(a.Name)-1:], "-.") != a.Name[:1]+a.Name[len(a.Name)-1:] {
+		add("Name", "%q must be 1 to %d letters, digits, periods and hyphens, not starting or ending with a hyphen or period", a.Name, MaxNameLength)
 	}
 	if a.IpAddressType != "IPV4" && a.IpAddressType != "DUAL_STACK" {
 		add("IpAddressType", "%q is not IPV4 or DUAL_STACK", a.IpAddressType)
@@ -145,13 +151,52 @@ func (a *Accelerator) Validate(regions []string) error {
 	if len(a.Listeners) > MaxListeners {
 		add("Listeners", "%d listeners, at most %d", len(a.Listeners), MaxListeners)
 	}
+	overlap := false
 	for i, l := range a.Listeners {
 		l.validate(fmt.Sprintf("Listeners[%d]", i), regions, add)
+		overlap = overlap || overlaps([]Listener{l}) != nil
+	}
+	if err := overlaps(a.Listeners); err != nil && !overlap {
+		add("Listeners", "%v", err)
+		overlap = true
 	}
 	if len(p) > 0 {
-		return fmt.Errorf("%w %s: %s", ErrInvalid, a.Name, strings.Join(p, "; "))
+		err := fmt.Errorf("%w %s: %s", ErrInvalid, a.Name, strings.Join(p, "; "))
+		if overlap {
+			err = fmt.Errorf("%w (%w)", err, ErrPortConflict)
+		}
+		return err
 	}
 	return nil
+}
+
+// AcceleratorsOf decodes every accelerator of a control-plane state, sorted by id.
+func AcceleratorsOf(st *control.State) ([]Accelerator, error) {
+	rs := st.List(Kind)
+	out := make([]Accelerator, 0, len(rs))
+	for _, r := range rs {
+		var a Accelerator
+		if err := json.Unmarshal(r.Value, &a); err != nil {
+			return nil, fmt.Errorf("edge: accelerator %q: %w", r.ID, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// ValidateState checks every accelerator of a control-plane state, and that their ports
+// do not overlap: the edge's part of the control plane's validator.
+func ValidateState(next *control.State, regions []string) error {
+	accs, err := AcceleratorsOf(next)
+	if err != nil {
+		return err
+	}
+	for i := range accs {
+		if err := accs[i].Validate(regions); err != nil {
+			return err
+		}
+	}
+	return ValidateSet(accs)
 }
 
 func (l *Listener) validate(path string, regions []string, add func(path, format string, args ...any)) {
