@@ -14,8 +14,8 @@ import (
 	"github.com/polyregion/polyregion/internal/awsapi"
 	"github.com/polyregion/polyregion/internal/control"
 	"github.com/polyregion/polyregion/internal/dns/route53api"
-	"github.com/polyregion/polyregion/internal/edge/gaapi"
 	"github.com/polyregion/polyregion/internal/dns/zone"
+	"github.com/polyregion/polyregion/internal/edge/gaapi"
 	"github.com/polyregion/polyregion/internal/health"
 )
 
