@@ -71,6 +71,12 @@ func (e Endpoints) asMap() map[string]string {
 	if e.Route53 != "" {
 		m["route53"] = e.Route53
 	}
+	if e.GlobalAccelerator != "" {
+		m["globalaccelerator"] = e.GlobalAccelerator
+	}
+	if e.Edge != "" {
+		m["edge"] = e.Edge
+	}
 	if e.DynamoDB != "" {
 		m["dynamodb"] = e.DynamoDB
 		m["dynamodbstreams"] = e.DynamoDBStreams

@@ -60,6 +60,10 @@ type Endpoints struct {
 	Route53         string `json:"route53,omitempty"`
 	DynamoDB        string `json:"dynamodb,omitempty"`
 	DynamoDBStreams string `json:"dynamodbstreams,omitempty"`
+	// GlobalAccelerator is the Global Accelerator API (on the control listener).
+	GlobalAccelerator string `json:"globalaccelerator,omitempty"`
+	// Edge is the address the region's edge location listens on (with each listener's ports).
+	Edge string `json:"edge,omitempty"`
 }
 
 // Region is one running region.
@@ -165,6 +169,9 @@ func StartRegion(ctx context.Context, opts Options) (*Region, error) {
 		Control: "http://" + r.controlLn.Addr().String(),
 		Metrics: "http://" + r.controlLn.Addr().String() + "/metrics",
 		Route53: "http://" + r.controlLn.Addr().String(),
+
+		GlobalAccelerator: "http://" + r.controlLn.Addr().String(),
+		Edge:              self.Listen.Edge,
 	}
 
 	known := map[string]bool{}
