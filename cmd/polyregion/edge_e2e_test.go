@@ -180,7 +180,9 @@ func TestEdgeWithUp(t *testing.T) {
 
 	// The AWS CLI: accelerator, listener, one endpoint group per region.
 	port := freePortOn(t, hosts)
-	var acc struct{ Accelerator struct{ AcceleratorArn string } }
+	var acc struct {
+		Accelerator struct{ AcceleratorArn string }
+	}
 	waitFor(t, 30*time.Second, func() error {
 		out, err := gaCLI(t, ef, "us-east", "create-accelerator", "--name", "web", "--idempotency-token", "e2e-web")
 		if err != nil {
@@ -203,7 +205,9 @@ func TestEdgeWithUp(t *testing.T) {
 		if err != nil {
 			t.Fatalf("create-endpoint-group %s: %v\n%s", region, err, out)
 		}
-		var g struct{ EndpointGroup struct{ EndpointGroupArn string } }
+		var g struct {
+			EndpointGroup struct{ EndpointGroupArn string }
+		}
 		json.Unmarshal([]byte(out), &g)
 		groupArn[region] = g.EndpointGroup.EndpointGroupArn
 	}
