@@ -114,20 +114,39 @@ func newServeCmd() *cobra.Command {
 	var (
 		cfgPath   string
 		region    string
+		location  string
 		peerAddrs []string
 	)
 	cmd := &cobra.Command{
-		Use:   "serve --config FILE --region NAME",
-		Short: "Run one region of the fleet on this machine",
+		Use:   "serve --config FILE (--region NAME | --edge-location NAME)",
+		Short: "Run one region of the fleet, or one edge-only location, on this machine",
 		Long: `serve runs one region, as on a real machine in that region. The configuration file
 describes the whole fleet; --region says which region this machine is. The region keeps its
 state in <data_dir>/<region> and reads its certificate from <data_dir>/pki (see 'polyregion
-init'). It stops cleanly on SIGINT or SIGTERM. 'polyregion up' runs one serve per region.`,
-		Example: `  polyregion serve --config /etc/polyregion.yaml --region eu-west`,
-		Args:    cobra.NoArgs,
+init'). It stops cleanly on SIGINT or SIGTERM. 'polyregion up' runs one serve per region.
+
+With --edge-location, serve runs an edge-only location declared under edge.locations: the
+accelerators' listeners at the location's address, routing each flow by the latency model
+from the location's coordinates. It follows the accelerators through the nearest region that
+answers, probes the endpoints itself, and keeps serving the last accelerators it saw while no
+region answers.`,
+		Example: `  polyregion serve --config /etc/polyregion.yaml --region eu-west
+  polyregion serve --config /etc/polyregion.yaml --edge-location edge-sfo`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cfgPath == "" || region == "" {
-				return usageError{errors.New("serve needs --config and --region")}
+			if cfgPath != "" && location != "" && region == "" {
+				cfg, err := config.Load(cfgPath)
+				if err != nil {
+					return err
+				}
+				overrides, err := parsePeerAddrs(peerAddrs)
+				if err != nil {
+					return err
+				}
+				return serveEdgeLocation(cmd.Context(), cfg, location, overrides, cmd.ErrOrStderr())
+			}
+			if cfgPath == "" || region == "" || location != "" {
+				return usageError{errors.New("serve needs --config and one of --region or --edge-location")}
 			}
 			cfg, err := config.Load(cfgPath)
 			if err != nil {
@@ -136,19 +155,16 @@ init'). It stops cleanly on SIGINT or SIGTERM. 'polyregion up' runs one serve pe
 			if _, err := configAccelerators(cfg); err != nil {
 				return err
 			}
-			overrides := map[string]string{}
-			for _, kv := range peerAddrs {
-				name, addr, ok := strings.Cut(kv, "=")
-				if !ok || name == "" || addr == "" {
-					return usageError{fmt.Errorf("--peer-addr %q: want REGION=HOST:PORT", kv)}
-				}
-				overrides[name] = addr
+			overrides, err := parsePeerAddrs(peerAddrs)
+			if err != nil {
+				return err
 			}
 			return serve(cmd.Context(), cfg, region, overrides, cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVar(&cfgPath, "config", "", "fleet configuration file (YAML)")
 	cmd.Flags().StringVar(&region, "region", "", "the region this machine runs")
+	cmd.Flags().StringVar(&location, "edge-location", "", "run this edge-only location (edge.locations) instead of a region")
 	cmd.Flags().StringArrayVar(&peerAddrs, "peer-addr", nil, "reach a peer region at another address, REGION=HOST:PORT (repeatable; 'up' uses it to route through the emulated WAN)")
 	return cmd
 }
@@ -189,6 +205,31 @@ func serve(ctx context.Context, cfg *config.Config, region string, peerAddrs map
 		return err
 	}
 	logger.Info("region stopped")
+	return nil
+}
+
+func parsePeerAddrs(list []string) (map[string]string, error) {
+	overrides := map[string]string{}
+	for _, kv := range list {
+		name, addr, ok := strings.Cut(kv, "=")
+		if !ok || name == "" || addr == "" {
+			return nil, usageError{fmt.Errorf("--peer-addr %q: want REGION=HOST:PORT", kv)}
+		}
+		overrides[name] = addr
+	}
+	return overrides, nil
+}
+
+// serveEdgeLocation runs an edge-only location until ctx ends.
+func serveEdgeLocation(ctx context.Context, cfg *config.Config, name string, peerAddrs map[string]string, stderr io.Writer) error {
+	logger := newLogger(cfg.Log, stderr).With("edge_location", name)
+	l, err := StartEdgeLocation(ctx, cfg, name, peerAddrs, logger)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	l.Stop()
+	logger.Info("edge location stopped")
 	return nil
 }
 

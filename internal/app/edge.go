@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
 	"strings"
@@ -129,15 +130,19 @@ func (r *Region) runEdge(ctx context.Context) {
 	}
 }
 
-// reconcileEdge opens the sockets the accelerators need, closes the others, and gives every
-// socket the routes of its listener under the current health.
+// reconcileEdge gives this region's edge location the accelerators of st under health hs.
 func (r *Region) reconcileEdge(ctx context.Context, st *control.State, hs *health.Snapshot) {
-	e := r.edge
 	accs, err := acceleratorsOf(st)
 	if err != nil {
 		r.logger.Error("edge: reading accelerators", "err", err)
 		return
 	}
+	r.edge.reconcile(ctx, accs, hs.Healthy, r.logger.With("component", "edge"))
+}
+
+// reconcile opens the sockets the enabled accelerators need, closes the others, and gives
+// every socket the routes of its listener under the current health.
+func (e *regionEdge) reconcile(ctx context.Context, accs []edge.Accelerator, healthy func(string) (bool, bool), logger *slog.Logger) {
 	type want struct {
 		listener *edge.Listener
 		routes   *edge.Routes
@@ -150,7 +155,7 @@ func (r *Region) reconcileEdge(ctx context.Context, st *control.State, hs *healt
 		}
 		for li := range a.Listeners {
 			l := &a.Listeners[li]
-			rt := edge.BuildRoutes(l, e.proximity, hs.Healthy)
+			rt := edge.BuildRoutes(l, e.proximity, healthy)
 			for _, p := range l.Ports() {
 				wanted[socketKey{l.Protocol, p}] = want{l, rt}
 			}
@@ -172,10 +177,10 @@ func (r *Region) reconcileEdge(ctx context.Context, st *control.State, hs *healt
 				Protocol: k.protocol,
 				Addr:     edge.ListenAddr(e.host, k.port),
 				Metrics:  e.metrics,
-				Logger:   r.logger.With("component", "edge"),
+				Logger:   logger,
 			})
 			if err != nil {
-				r.logger.Error("edge: cannot listen", "protocol", k.protocol, "port", k.port, "err", err)
+				logger.Error("edge: cannot listen", "protocol", k.protocol, "port", k.port, "err", err)
 				continue
 			}
 			sctx, cancel := context.WithCancel(ctx)
@@ -185,10 +190,10 @@ func (r *Region) reconcileEdge(ctx context.Context, st *control.State, hs *healt
 			go func() {
 				defer e.wg.Done()
 				if err := sock.Serve(sctx); err != nil {
-					r.logger.Error("edge: socket failed", "protocol", k.protocol, "port", k.port, "err", err)
+					logger.Error("edge: socket failed", "protocol", k.protocol, "port", k.port, "err", err)
 				}
 			}()
-			r.logger.Info("edge: listening", "protocol", k.protocol, "addr", sock.Addr().String(), "listener", s.listener)
+			logger.Info("edge: listening", "protocol", k.protocol, "addr", sock.Addr().String(), "listener", s.listener)
 		}
 		s.sock.SetRoutes(w.routes)
 	}

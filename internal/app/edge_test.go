@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/pires/go-proxyproto"
 
+	"github.com/polyregion/polyregion/internal/app"
 	"github.com/polyregion/polyregion/internal/config"
 	"github.com/polyregion/polyregion/internal/mtest"
 	"github.com/polyregion/polyregion/internal/testutil"
@@ -226,5 +228,58 @@ func TestEdgeRoutesToTheNearestHealthyRegion(t *testing.T) {
 	t.Logf("failover at the eu-west edge after %v", took)
 	if limit := 1*time.Second + 1*time.Second; time.Since(start) > limit+500*time.Millisecond {
 		t.Errorf("failover took %v, want within %v (interval × threshold + 1 s) plus 0.5 s of polling", took, limit)
+	}
+}
+
+// An edge-only location routes by its own coordinates, follows the accelerators through a
+// region, and keeps serving the last ones it saw while no region answers.
+func TestEdgeOnlyLocation(t *testing.T) {
+	const locHost = "127.0.20.9"
+	port := freeEdgePort(t)
+	greeters := map[string]*greeter{}
+	for _, r := range []string{"us-east", "eu-west", "ap-southeast"} {
+		greeters[r] = startGreeter(t, r)
+	}
+	c := mtest.Start(t, mtest.Options{OneWay: 2 * time.Millisecond, ControlTiming: fastControl, Configure: func(cfg *config.Config) {
+		// Tokyo: nearest to ap-southeast (Singapore) by the latency model.
+		cfg.Edge.Locations = []config.EdgeLocation{{Name: "edge-tokyo", Lat: 35.7, Lon: 139.7, Listen: locHost}}
+		var groups []config.EdgeEndpointGroup
+		for _, r := range []string{"us-east", "eu-west", "ap-southeast"} {
+			groups = append(groups, config.EdgeEndpointGroup{Region: r,
+				HealthCheck: config.EdgeHealthCheck{Interval: 1, Threshold: 1},
+				Endpoints:   []config.EdgeEndpoint{{Address: greeters[r].addr(), ClientIPPreservation: true}}})
+		}
+		cfg.Edge.Accelerators = []config.EdgeAccelerator{{Name: "web", Listeners: []config.EdgeListener{
+			{Protocol: "TCP", Ports: []string{fmt.Sprint(port)}, EndpointGroups: groups}}}}
+	}})
+	peers := map[string]string{}
+	for _, r := range c.Names() {
+		peers[r] = c.Endpoints(r).Peer
+	}
+	log := testutil.NewLog(t)
+	loc, err := app.StartEdgeLocation(context.Background(), c.Config, "edge-tokyo", peers, log.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loc.Stop()
+	testutil.WaitFor(t, 15*time.Second, func() error {
+		g, local, err := dialEdge(locHost, port)
+		if err != nil {
+			return err
+		}
+		if want := "ap-southeast " + local; g != want {
+			return fmt.Errorf("edge-tokyo answered %q, want %q", g, want)
+		}
+		return nil
+	})
+	if st := loc.Status(); st.Via == "" || st.Nearest[0] != "ap-southeast" || len(st.Edge) != 1 {
+		t.Fatalf("status %+v", st)
+	}
+	// The fleet goes away; the location keeps serving what it last saw.
+	for _, r := range c.Names() {
+		c.Stop(r)
+	}
+	if g, _, err := dialEdge(locHost, port); err != nil || !strings.HasPrefix(g, "ap-southeast ") {
+		t.Fatalf("with no region up: %q, %v", g, err)
 	}
 }

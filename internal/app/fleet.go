@@ -108,7 +108,7 @@ func prepareFleet(o fleetOptions) (*config.Config, string, error) {
 	if err := writeFileAtomic(effective, append([]byte(header), b...), 0o600); err != nil {
 		return nil, "", err
 	}
-	if err := peer.EnsurePKI(PKIDir(cfg), cfg.RegionNames()); err != nil {
+	if err := peer.EnsurePKI(PKIDir(cfg), cfg.Identities()); err != nil {
 		return nil, "", err
 	}
 	return cfg, effective, nil

@@ -174,8 +174,8 @@ func StartRegion(ctx context.Context, opts Options) (*Region, error) {
 		Edge:              self.Listen.Edge,
 	}
 
-	known := map[string]bool{}
-	for _, n := range cfg.RegionNames() {
+	known := map[string]bool{} // regions, and edge-only locations (which only read)
+	for _, n := range cfg.Identities() {
 		known[n] = true
 	}
 	r.client = peer.NewClient(id, func(region string) (string, error) {
@@ -398,6 +398,7 @@ func (r *Region) peerHandler() http.Handler {
 	mux.Handle("/peer/v1/control/", r.control.Handler())
 	mux.Handle("POST "+observationPath, receiveObservations(r.health, r.logger.With("component", "health")))
 	mux.HandleFunc("GET "+dnsIndexPath, r.serveDNSIndex)
+	mux.HandleFunc("GET "+edgeStatePath, r.serveEdgeState)
 	mux.HandleFunc("GET /peer/v1/region", func(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"region": r.name, "zone": r.self.Zone, "incarnation": r.state.Incarnation})
 	})

@@ -46,7 +46,21 @@ type Config struct {
 // Accelerator API manages them like any other. Names and rules are Global Accelerator's,
 // in snake case; app checks them (they need the edge's rules).
 type Edge struct {
+	// Locations are edge-only locations: machines that run no region, only edge
+	// listeners (`polyregion serve --edge-location NAME`), at their own coordinates.
+	Locations    []EdgeLocation    `yaml:"locations,omitempty"`
 	Accelerators []EdgeAccelerator `yaml:"accelerators,omitempty"`
+}
+
+// EdgeLocation is an edge-only location.
+type EdgeLocation struct {
+	Name string  `yaml:"name"`
+	Lat  float64 `yaml:"lat"`
+	Lon  float64 `yaml:"lon"`
+	// Listen is the IP address the location's listeners bind, with each listener's ports.
+	Listen string `yaml:"listen"`
+	// Control serves /healthz, /readyz, /metrics and /v1/status; empty: none.
+	Control string `yaml:"control,omitempty"`
 }
 
 // EdgeAccelerator is an accelerator declared in the configuration.
@@ -395,6 +409,30 @@ func (c *Config) Validate() error {
 			p.add(path+".peer_address", "%q must name a host the other regions can reach: set peer_address when listen.peer is a wildcard", r.Listen.Peer)
 		}
 	}
+	for i, l := range c.Edge.Locations {
+		path := fmt.Sprintf("edge.locations[%d]", i)
+		switch {
+		case !nameRE.MatchString(l.Name) || l.Name == "ca":
+			p.add(path+".name", "%q is not a location name (2 to 32 lower-case letters, digits and '-', starting with a letter)", l.Name)
+		default:
+			if _, dup := seen[l.Name]; dup {
+				p.add(path+".name", "%q is already the name of a region or location", l.Name)
+			}
+			seen[l.Name] = i
+		}
+		if l.Lat < -90 || l.Lat > 90 {
+			p.add(path+".lat", "%v is outside -90..90", l.Lat)
+		}
+		if l.Lon < -180 || l.Lon > 180 {
+			p.add(path+".lon", "%v is outside -180..180", l.Lon)
+		}
+		if _, err := netip.ParseAddr(l.Listen); err != nil {
+			p.add(path+".listen", "%q is not an IP address", l.Listen)
+		}
+		if l.Control != "" {
+			p.addr(path+".control", l.Control, true)
+		}
+	}
 	pairs := map[[2]string]int{}
 	for i, l := range c.Latency {
 		path := fmt.Sprintf("latency[%d]", i)
@@ -495,6 +533,26 @@ func (c *Config) RegionNames() []string {
 	out := make([]string, len(c.Regions))
 	for i, r := range c.Regions {
 		out[i] = r.Name
+	}
+	return out
+}
+
+// EdgeLocation returns an edge-only location by name.
+func (c *Config) EdgeLocation(name string) (EdgeLocation, bool) {
+	for _, l := range c.Edge.Locations {
+		if l.Name == name {
+			return l, true
+		}
+	}
+	return EdgeLocation{}, false
+}
+
+// Identities lists every name that needs a certificate: the regions, then the edge-only
+// locations.
+func (c *Config) Identities() []string {
+	out := c.RegionNames()
+	for _, l := range c.Edge.Locations {
+		out = append(out, l.Name)
 	}
 	return out
 }

@@ -71,7 +71,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("mtest: %v", err)
 	}
-	if err := peer.EnsurePKI(app.PKIDir(cfg), cfg.RegionNames()); err != nil {
+	if err := peer.EnsurePKI(app.PKIDir(cfg), cfg.Identities()); err != nil {
 		t.Fatalf("mtest: %v", err)
 	}
 	topo, err := cfg.Topology()
