@@ -59,6 +59,7 @@ func (r *Region) registerAPI(mux *http.ServeMux) {
 		writeJSON(w, http.StatusOK, r.control.Status())
 	})
 	mux.HandleFunc("POST /v1/control/members", r.changeMembers)
+	r.registerTablesAPI(mux)
 	var creds []awsapi.Credentials
 	if c := r.cfg.Credentials; c.AccessKeyID != "" {
 		creds = append(creds, awsapi.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey})

@@ -74,6 +74,7 @@ Run it for real:         polyregion init --config fleet.yaml --dir pki-out
 		newChaosCmd(),
 		newRestartCmd(),
 		newHealthCmd(),
+		newTablesCmd(),
 		newControlCmd(),
 		newVersionCmd(),
 	)

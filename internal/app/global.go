@@ -9,6 +9,7 @@ import (
 	"github.com/polyregion/polyregion/internal/dns/route53api"
 	"github.com/polyregion/polyregion/internal/edge"
 	"github.com/polyregion/polyregion/internal/health"
+	"github.com/polyregion/polyregion/internal/tables"
 )
 
 // Kinds of global resources kept in the control plane.
@@ -40,6 +41,11 @@ func validateGlobalState(next *control.State, ops []control.Op, regions []string
 			if op.Kind == kindHealthCheck && !op.Delete && strings.HasPrefix(op.ID, reservedCheckPrefix) {
 				return fmt.Errorf("%w: id: %q: ids starting with %q are the edge's own", health.ErrInvalidCheck, op.ID, reservedCheckPrefix)
 			}
+		}
+	}
+	if kinds[tables.GlobalTableKind] {
+		if err := tables.ValidateGlobalTables(next, ops); err != nil {
+			return err
 		}
 	}
 	if kinds[kindAccelerator] {

@@ -227,6 +227,39 @@ func printStatus(w io.Writer, st *FleetStatus) {
 	}
 	tw.Flush()
 	printEdgeStatus(w, st)
+	printReplicationStatus(w, st)
+}
+
+// printReplicationStatus lists every pull of every region: what lags and what is cut off.
+func printReplicationStatus(w io.Writer, st *FleetStatus) {
+	shown := false
+	for _, r := range st.Regions {
+		if r.Status != nil && len(r.Status.Replication) > 0 {
+			shown = true
+		}
+	}
+	if !shown {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "REPLICATION\tFROM\tTABLE\tSTATE\tPENDING\tLAST LAG")
+	for _, r := range st.Regions {
+		if r.Status == nil {
+			continue
+		}
+		for _, p := range r.Status.Replication {
+			state := "connected"
+			if !p.Connected {
+				state = "cut off"
+				if p.Error != "" {
+					state += ": " + shortErr(p.Error)
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", r.Name, p.Source, p.Stream, state, p.Pending, p.LastLatency.Round(100*time.Microsecond))
+		}
+	}
+	tw.Flush()
 }
 
 // printEdgeStatus lists each edge location's sockets, when any region runs one.

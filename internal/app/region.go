@@ -27,6 +27,8 @@ import (
 	"github.com/polyregion/polyregion/internal/health"
 	"github.com/polyregion/polyregion/internal/kv"
 	"github.com/polyregion/polyregion/internal/peer"
+	"github.com/polyregion/polyregion/internal/replication"
+	"github.com/polyregion/polyregion/internal/tables"
 	"github.com/polyregion/polyregion/internal/topology"
 )
 
@@ -90,6 +92,11 @@ type Region struct {
 	dns               *regionDNS
 	tables            *regionTables
 	edge              *regionEdge
+
+	// Replication of global tables (and later objects) between regions.
+	clock              *replication.Clock
+	replication        *replication.Server
+	replicationMetrics *replication.Metrics
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -227,6 +234,9 @@ func StartRegion(ctx context.Context, opts Options) (*Region, error) {
 			r.dns.close()
 		}
 	}()
+	r.clock = replication.NewClock(nil)
+	r.replication = replication.NewServer(replication.ServerOptions{Logger: logger.With("component", "replication")})
+	r.replicationMetrics = replication.NewMetrics(r.registry)
 	if err := r.openTables(); err != nil {
 		return nil, err
 	}
@@ -399,6 +409,10 @@ func (r *Region) peerHandler() http.Handler {
 	mux.Handle("POST "+observationPath, receiveObservations(r.health, r.logger.With("component", "health")))
 	mux.HandleFunc("GET "+dnsIndexPath, r.serveDNSIndex)
 	mux.HandleFunc("GET "+edgeStatePath, r.serveEdgeState)
+	mux.Handle(replication.PathPrefix, r.replication)
+	if r.tables != nil {
+		mux.Handle(tables.PeerPrefix, r.tables.svc.PeerHandler())
+	}
 	mux.HandleFunc("GET /peer/v1/region", func(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"region": r.name, "zone": r.self.Zone, "incarnation": r.state.Incarnation})
 	})
@@ -445,6 +459,8 @@ type RegionStatus struct {
 	HostedZones int `json:"hosted_zones"`
 	// Edge lists the edge location's sockets; empty when the region runs none.
 	Edge []EdgeSocketStatus `json:"edge,omitempty"`
+	// Replication lists what this region pulls from the others: global tables' streams.
+	Replication []replication.Status `json:"replication,omitempty"`
 }
 
 // Status reports the region and what it measures of its peers.
@@ -463,6 +479,7 @@ func (r *Region) Status() RegionStatus {
 		Control:     r.control.Status(),
 		HostedZones: len(r.control.State().List(zone.KindHostedZone)),
 		Edge:        r.edge.status(),
+		Replication: r.replicationStatus(),
 	}
 }
 
@@ -506,4 +523,12 @@ func (r *Region) followControl(ctx context.Context) {
 			r.logger.Error("applying health checks from the control plane", "index", st.Index(), "err", err)
 		}
 	}
+}
+
+// replicationStatus lists the region's pulls; nil without tables.
+func (r *Region) replicationStatus() []replication.Status {
+	if r.tables == nil {
+		return nil
+	}
+	return r.tables.svc.ReplicationStatus()
 }

@@ -31,7 +31,13 @@ func (r *Region) openTables() error {
 		creds = append(creds, awsapi.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey})
 	}
 	logger := r.logger.With("component", "tables")
-	svc, err := tables.New(tables.Options{Region: r.name, Store: r.db, Credentials: creds, Logger: logger, Registerer: r.registry})
+	zones := map[string]string{}
+	for _, reg := range r.cfg.Regions {
+		zones[reg.Name] = reg.Zone
+	}
+	svc, err := tables.New(tables.Options{Region: r.name, Store: r.db, Credentials: creds, Logger: logger, Registerer: r.registry,
+		Control: r.control, Clock: r.clock, Replication: r.replication, Peers: r.client, Zones: zones,
+		ReplicationMetrics: r.replicationMetrics})
 	if err != nil {
 		return fmt.Errorf("region %s: %w", r.name, err)
 	}

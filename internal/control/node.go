@@ -74,6 +74,12 @@ type Node struct {
 	raft    *raft.Raft
 	started chan struct{}
 
+	// waiters are the goroutines waiting on Raft futures for callers that gave up; Run
+	// waits for them after Raft shuts down (which ends every future). closing, under mu,
+	// refuses new ones once Run is ending.
+	waiters sync.WaitGroup
+	closing bool
+
 	metrics *nodeMetrics
 }
 
@@ -170,7 +176,11 @@ func (n *Node) Run(ctx context.Context) error {
 	}()
 	<-ctx.Done()
 	wg.Wait()
+	n.mu.Lock()
+	n.closing = true
+	n.mu.Unlock()
 	err = r.Shutdown().Error()
+	n.waiters.Wait()
 	n.layer.Close()
 	trans.Close()
 	return err
@@ -447,9 +457,19 @@ func (n *Node) memberCount() int {
 
 // applyLocal applies a batch on the leader and waits for its result.
 func (n *Node) applyLocal(ctx context.Context, data []byte) (Result, error) {
+	n.mu.Lock()
+	if n.closing {
+		n.mu.Unlock()
+		return Result{}, errors.New("control: the node is shutting down")
+	}
+	n.waiters.Add(1)
+	n.mu.Unlock()
 	f := n.raft.Apply(data, n.opts.Timing.WriteTimeout)
 	done := make(chan error, 1)
-	go func() { done <- f.Error() }()
+	go func() {
+		defer n.waiters.Done()
+		done <- f.Error()
+	}()
 	select {
 	case err := <-done:
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/polyregion/polyregion/internal/kv"
+	"github.com/polyregion/polyregion/internal/replication"
 )
 
 // Key prefixes in the store. See README.md, "Storage layout".
@@ -45,6 +46,9 @@ type tableMeta struct {
 	Stream       *streamState      `json:"stream,omitempty"`
 	// Indexes are the table's secondary indexes; AttributeDefinitions change with them.
 	Indexes []indexMeta `json:"indexes,omitempty"`
+	// Global is the table's global-table membership as this region last saw it; nil: the
+	// table is not global.
+	Global *globalLocal `json:"global,omitempty"`
 }
 
 // table is a table of the catalog.
@@ -77,6 +81,10 @@ type tableSettings struct {
 	// indexes are the secondary indexes, in name order; never modified in place.
 	// Changed only while t.live is held exclusively (see indexes.go).
 	indexes []*index
+	// global is the table's membership in a global table (nil: not global); never
+	// modified in place. It becomes nil or non-nil only while t.live is held exclusively,
+	// so a write is stamped or not throughout.
+	global *globalLocal
 }
 
 // currentSettings returns the table's settings.
@@ -91,7 +99,7 @@ func (s *Service) saveSettings(t *table, next tableSettings) error {
 	meta := t.meta
 	meta.BillingMode, meta.Throughput = next.billingMode, next.throughput
 	meta.TTLAttribute, meta.Tags, meta.Stream = next.ttlAttribute, next.tags, next.stream
-	meta.AttributeDefinitions, meta.Indexes = next.attrDefs, nil
+	meta.AttributeDefinitions, meta.Indexes, meta.Global = next.attrDefs, nil, next.global
 	for _, x := range next.indexes {
 		meta.Indexes = append(meta.Indexes, x.meta)
 	}
@@ -133,7 +141,8 @@ func newTable(meta tableMeta, lastSeq uint64) (*table, error) {
 	}
 	t.log = newChangeLog(meta.ID, lastSeq)
 	t.settings = tableSettings{billingMode: meta.BillingMode, throughput: meta.Throughput,
-		ttlAttribute: meta.TTLAttribute, tags: meta.Tags, stream: meta.Stream, attrDefs: meta.AttributeDefinitions}
+		ttlAttribute: meta.TTLAttribute, tags: meta.Tags, stream: meta.Stream, attrDefs: meta.AttributeDefinitions,
+		global: meta.Global}
 	for _, im := range meta.Indexes {
 		x, err := newIndex(meta.ID, im, meta.AttributeDefinitions)
 		if err != nil {
@@ -220,6 +229,8 @@ type tableDescription struct {
 	LatestStreamArn           string                `json:"LatestStreamArn,omitempty"`
 	GlobalSecondaryIndexes    []indexDescription    `json:"GlobalSecondaryIndexes,omitempty"`
 	LocalSecondaryIndexes     []indexDescription    `json:"LocalSecondaryIndexes,omitempty"`
+	GlobalTableVersion        string                `json:"GlobalTableVersion,omitempty"`
+	Replicas                  []replicaDescription  `json:"Replicas,omitempty"`
 }
 
 // epochSeconds is DynamoDB's timestamp encoding: seconds since the epoch, with a fraction.
@@ -246,6 +257,13 @@ func (s *Service) describe(t *table, status string) tableDescription {
 		d.BillingModeSummary.LastUpdateToPayPerRequestDateTime = &c
 	}
 	d.GlobalSecondaryIndexes, d.LocalSecondaryIndexes = s.describeIndexes(t, set)
+	if g := set.global; g != nil {
+		d.GlobalTableVersion, d.Replicas = globalTableVersion, s.describeReplicas(g)
+		if status == "ACTIVE" {
+			status = g.Record.tableStatus(s.opts.Region)
+		}
+		d.TableStatus = status
+	}
 	if set.throughput != nil {
 		d.ProvisionedThroughput.ReadCapacityUnits = *set.throughput.ReadCapacityUnits
 		d.ProvisionedThroughput.WriteCapacityUnits = *set.throughput.WriteCapacityUnits
@@ -285,6 +303,7 @@ type createTableInput struct {
 	GlobalSecondaryIndexes []*globalSecondaryIndex `json:"GlobalSecondaryIndexes"`
 	LocalSecondaryIndexes  []*globalSecondaryIndex `json:"LocalSecondaryIndexes"`
 	StreamSpecification    *streamSpecification    `json:"StreamSpecification"`
+	Tags                   []tag                   `json:"Tags"`
 }
 
 type createTableOutput struct {
@@ -303,6 +322,15 @@ func (s *Service) createTable(rc *requestContext, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := validateTags(in.Tags); err != nil {
+		return nil, err
+	}
+	for _, tg := range in.Tags {
+		if meta.Tags == nil {
+			meta.Tags = map[string]string{}
+		}
+		meta.Tags[*tg.Key] = *tg.Value
+	}
 	meta.ID = newTableID()
 	meta.Created = rc.now
 	if spec := in.StreamSpecification; spec != nil && *spec.StreamEnabled {
@@ -320,6 +348,9 @@ func (s *Service) createTable(rc *requestContext, body []byte) (any, error) {
 	defer s.mu.Unlock()
 	if _, ok := s.tables[meta.Name]; ok {
 		return nil, errorf("ResourceInUseException", "Table already exists: %s", meta.Name)
+	}
+	if err := s.checkResidencyTags(t, meta.Tags); err != nil {
+		return nil, err
 	}
 	b := s.store.NewBatch()
 	b.Set([]byte(metaPrefix+meta.Name), enc)
@@ -512,7 +543,7 @@ func (s *Service) describeTable(_ *requestContext, body []byte) (any, error) {
 	if err := checkTableName(in.TableName); err != nil {
 		return nil, err
 	}
-	t, err := s.lookupTable(tableNameFromARN(*in.TableName))
+	t, err := s.lookupAnyTable(tableNameFromARN(*in.TableName))
 	if err != nil {
 		return nil, err
 	}
@@ -595,12 +626,26 @@ func (s *Service) deleteTable(_ *requestContext, body []byte) (any, error) {
 		return nil, err
 	}
 	name := tableNameFromARN(*in.TableName)
+	if err := s.leaveGlobalTable(name); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tables[name]
 	if t == nil {
 		return nil, tableNotFound(name)
 	}
+	if err := s.dropTable(t); err != nil {
+		return nil, err
+	}
+	return deleteTableOutput{TableDescription: s.describe(t, "DELETING")}, nil
+}
+
+// dropTable removes a table with everything stored for it: description, items, change
+// log, index entries, and a global table's stamps, cursors and conflict records. The
+// caller holds s.mu.
+func (s *Service) dropTable(t *table) error {
+	name := t.meta.Name
 	// Wait for the writes in flight; none start once deleted is set.
 	t.live.Lock()
 	defer t.live.Unlock()
@@ -609,16 +654,17 @@ func (s *Service) deleteTable(_ *requestContext, body []byte) (any, error) {
 	b.DeleteRange(t.items, kv.PrefixEnd(t.items))
 	logKeys := []byte(logPrefix + t.meta.ID + "/")
 	b.DeleteRange(logKeys, kv.PrefixEnd(logKeys))
-	for _, prefix := range []string{indexPrefix, backfillPrefix} {
+	for _, prefix := range []string{indexPrefix, backfillPrefix, stampPrefix, cursorPrefix} {
 		keys := []byte(prefix + t.meta.ID + "/")
 		b.DeleteRange(keys, kv.PrefixEnd(keys))
 	}
+	replication.DeleteConflicts(b, replicationService, name)
 	if err := s.store.Commit(b, kv.CommitOptions{Sync: true}); err != nil {
-		return nil, fmt.Errorf("deleting table %s: %w", name, err)
+		return fmt.Errorf("deleting table %s: %w", name, err)
 	}
 	t.deleted = true
 	delete(s.tables, name)
-	return deleteTableOutput{TableDescription: s.describe(t, "DELETING")}, nil
+	return nil
 }
 
 // errTableDeleted is returned by beginWrite for a table deleted since it was looked up.

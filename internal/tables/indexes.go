@@ -257,7 +257,12 @@ func indexWrites(m *mutation, newEnc []byte) ([]indexWrite, error) {
 		if m.new != nil {
 			var err error
 			if newKey, newValue, err = x.entry(m.t, m.key, m.new, newEnc); err != nil {
-				return nil, err
+				if m.origin == nil {
+					return nil, err
+				}
+				// A write pulled from another region was accepted there: it is kept, out of
+				// the index it does not fit, as a backfill leaves such items out.
+				newKey, newValue = nil, nil
 			}
 		}
 		if oldKey != nil && !bytes.Equal(oldKey, newKey) {

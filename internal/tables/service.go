@@ -16,6 +16,7 @@ import (
 
 	"github.com/polyregion/polyregion/internal/awsapi"
 	"github.com/polyregion/polyregion/internal/kv"
+	"github.com/polyregion/polyregion/internal/replication"
 )
 
 // DefaultAccountID is the account id in table ARNs when Options.AccountID is empty.
@@ -37,6 +38,30 @@ type Options struct {
 	Now func() time.Time
 	// AccountID is the account in table ARNs; empty: DefaultAccountID.
 	AccountID string
+
+	// Global tables (global.go). Without Control there are none, and UpdateTable's
+	// ReplicaUpdates is refused.
+
+	// Control is the control plane holding global-table membership: *control.Node.
+	Control ControlPlane
+	// Clock is the region's hybrid logical clock; nil: a new one.
+	Clock *replication.Clock
+	// Replication serves this region's change logs to its peers; New registers the
+	// service's log with it as service "tables". nil: the logs are not served.
+	Replication *replication.Server
+	// Peers reaches the other regions (pulls, backfill snapshots): *peer.Client. nil: no
+	// replication.
+	Peers replication.Doer
+	// Zones maps every region of the fleet to its residency zone.
+	Zones map[string]string
+	// ReplicationMetrics receive replication's lag and conflicts; nil: none.
+	ReplicationMetrics *replication.Metrics
+	// PeerCaller names the region a peer request comes from; nil: the region of the peer
+	// certificate (peer.RegionFrom). Tests replace it.
+	PeerCaller func(*http.Request) (string, bool)
+
+	// tuneReplicator, set by tests, adjusts the replicator's options (shorter timeouts).
+	tuneReplicator func(*replication.ReplicatorOptions)
 }
 
 var (
@@ -55,6 +80,11 @@ func (o *Options) Validate() error {
 	}
 	if o.Store == nil {
 		errs = append(errs, errors.New("tables: Store: required"))
+	}
+	if o.Control != nil && len(o.Zones) > 0 {
+		if _, ok := o.Zones[o.Region]; !ok {
+			errs = append(errs, fmt.Errorf("tables: Zones: the region %q has no zone", o.Region))
+		}
 	}
 	if o.AccountID != "" && !accountPattern.MatchString(o.AccountID) {
 		errs = append(errs, fmt.Errorf("tables: AccountID: %q is not 12 digits", o.AccountID))
@@ -85,6 +115,15 @@ type Service struct {
 	// backfillHook, when set (by tests), is called before each backfill chunk; an error
 	// stops the backfill until the next round.
 	backfillHook atomic.Pointer[func(ctx context.Context, index string, chunk int) error]
+
+	// replicaBackfillHook, when set (by tests), is called before each chunk of a replica's
+	// backfill is applied; an error ends the backfill (it starts over later).
+	replicaBackfillHook atomic.Pointer[func(table string, chunk int) error]
+
+	// Global tables (global.go).
+	clock      *replication.Clock
+	replicator *replication.Replicator // nil without Peers
+	global     globalWork
 }
 
 // New returns a Service over opts.Store, with the table catalog loaded from it.
@@ -119,6 +158,9 @@ func New(opts Options) (*Service, error) {
 	if err := s.loadCatalog(); err != nil {
 		return nil, err
 	}
+	if err := s.initGlobal(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -130,10 +172,14 @@ func New(opts Options) (*Service, error) {
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		s.runIndexWork(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		s.runGlobal(ctx)
 	}()
 	t := time.NewTicker(ttlInterval)
 	defer t.Stop()
@@ -170,8 +216,22 @@ func (s *Service) tableARN(name string) string {
 	return "arn:aws:dynamodb:" + s.opts.Region + ":" + s.opts.AccountID + ":table/" + name
 }
 
-// lookupTable returns the table named name, or ResourceNotFoundException.
+// lookupTable returns the table named name for reads and writes, or
+// ResourceNotFoundException: also for a global table's replica still being created here.
 func (s *Service) lookupTable(name string) (*table, error) {
+	t, err := s.lookupAnyTable(name)
+	if err != nil {
+		return nil, err
+	}
+	if g := t.currentSettings().global; g != nil && g.Record.replica(s.opts.Region).Status == replicaCreating {
+		return nil, tableNotFound(name)
+	}
+	return t, nil
+}
+
+// lookupAnyTable returns the table named name, whatever its state, or
+// ResourceNotFoundException.
+func (s *Service) lookupAnyTable(name string) (*table, error) {
 	s.mu.RLock()
 	t := s.tables[name]
 	s.mu.RUnlock()

@@ -58,7 +58,10 @@ func (s *Service) updateTable(rc *requestContext, body []byte) (any, error) {
 		}
 	}
 	if given(in.ReplicaUpdates) {
-		return nil, validationf("One or more parameter values were invalid: polyregion does not support ReplicaUpdates yet")
+		if in.BillingMode != nil || in.ProvisionedThroughput != nil || in.StreamSpecification != nil || len(in.GlobalSecondaryIndexUpdates) > 0 || in.AttributeDefinitions != nil {
+			return nil, validationf("One or more parameter values were invalid: polyregion does not combine ReplicaUpdates with other table updates in one UpdateTable request")
+		}
+		return s.replicaUpdates(tableNameFromARN(*in.TableName), in.ReplicaUpdates)
 	}
 	if err := checkGSIUpdateFields(in.GlobalSecondaryIndexUpdates, in.AttributeDefinitions); err != nil {
 		return nil, err
@@ -74,6 +77,9 @@ func (s *Service) updateTable(rc *requestContext, body []byte) (any, error) {
 		return nil, tableNotFound(name)
 	}
 	cur := t.currentSettings()
+	if cur.global != nil && (len(in.GlobalSecondaryIndexUpdates) > 0 || in.AttributeDefinitions != nil || in.StreamSpecification != nil) {
+		return nil, validationf("One or more parameter values were invalid: polyregion does not yet change the secondary indexes or the stream of a global table; remove its other replicas first")
+	}
 	next := cur
 	if in.BillingMode != nil {
 		next.billingMode = *in.BillingMode

@@ -53,16 +53,10 @@ func (s *Service) tagTarget(arn *string) (*table, error) {
 	return t, nil
 }
 
-func (s *Service) tagResource(_ *requestContext, body []byte) (any, error) {
-	var in tagResourceInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	if in.ResourceArn != nil && in.Tags == nil {
-		return nil, mustNotBeNull("tags")
-	}
+// validateTags checks the tags of a TagResource or CreateTable request.
+func validateTags(tags []tag) error {
 	var v violations
-	for i, tg := range in.Tags {
+	for i, tg := range tags {
 		switch {
 		case tg.Key == nil:
 			v.add(nil, fmt.Sprintf("tags.%d.member.key", i+1), "Member must not be null")
@@ -77,6 +71,23 @@ func (s *Service) tagResource(_ *requestContext, body []byte) (any, error) {
 		}
 	}
 	if err := v.err(); err != nil {
+		return err
+	}
+	if len(tags) > maxTags {
+		return errorf("LimitExceededException", "%d tags; at most %d are allowed", len(tags), maxTags)
+	}
+	return nil
+}
+
+func (s *Service) tagResource(_ *requestContext, body []byte) (any, error) {
+	var in tagResourceInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if in.ResourceArn != nil && in.Tags == nil {
+		return nil, mustNotBeNull("tags")
+	}
+	if err := validateTags(in.Tags); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -99,6 +110,17 @@ func (s *Service) tagResource(_ *requestContext, body []byte) (any, error) {
 	if len(next.tags) > maxTags {
 		return nil, errorf("LimitExceededException", "The table %s would have %d tags; at most %d are allowed", t.meta.Name, len(next.tags), maxTags)
 	}
+	if err := s.checkResidencyTags(t, next.tags); err != nil {
+		return nil, err
+	}
+	g, err := s.changeGlobalSettings(t, func(g *globalTable) error {
+		g.Tags = maps.Clone(next.tags)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	next.global = g
 	if err := s.saveSettings(t, next); err != nil {
 		return nil, err
 	}
@@ -127,6 +149,17 @@ func (s *Service) untagResource(_ *requestContext, body []byte) (any, error) {
 	for _, k := range in.TagKeys {
 		delete(next.tags, k)
 	}
+	if err := s.checkResidencyTags(t, next.tags); err != nil {
+		return nil, err
+	}
+	g, err := s.changeGlobalSettings(t, func(g *globalTable) error {
+		g.Tags = maps.Clone(next.tags)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	next.global = g
 	if err := s.saveSettings(t, next); err != nil {
 		return nil, err
 	}

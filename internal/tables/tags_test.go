@@ -70,3 +70,28 @@ func TestTags(t *testing.T) {
 	_, err = c.TagResource(ctx(t), &dynamodb.TagResourceInput{ResourceArn: arn, Tags: many})
 	wantError(t, err, "LimitExceededException", "")
 }
+
+func TestCreateTableWithTags(t *testing.T) {
+	e := newEnv(t)
+	c := e.client
+	if _, err := c.CreateTable(ctx(t), &dynamodb.CreateTableInput{TableName: aws.String("born-tagged"), BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+		Tags:                 []types.Tag{{Key: aws.String("team"), Value: aws.String("payments")}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.ListTagsOfResource(ctx(t), &dynamodb.ListTagsOfResourceInput{ResourceArn: aws.String("arn:aws:dynamodb:eu-west:000000000000:table/born-tagged")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Tags) != 1 || aws.ToString(out.Tags[0].Key) != "team" || aws.ToString(out.Tags[0].Value) != "payments" {
+		t.Fatalf("tags %+v", out.Tags)
+	}
+	_, err = c.CreateTable(ctx(t), &dynamodb.CreateTableInput{TableName: aws.String("bad-tags"), BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+		Tags:                 []types.Tag{{Key: aws.String(""), Value: aws.String("x")}}})
+	if code, _ := apiErrorCode(t, err); code != "ValidationException" {
+		t.Fatalf("empty tag key: %v", err)
+	}
+}

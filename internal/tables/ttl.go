@@ -88,6 +88,14 @@ func (s *Service) updateTimeToLive(_ *requestContext, body []byte) (any, error) 
 		}
 		next.ttlAttribute = ""
 	}
+	g, err := s.changeGlobalSettings(t, func(g *globalTable) error {
+		g.TTLAttribute = next.ttlAttribute
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	next.global = g
 	if err := s.saveSettings(t, next); err != nil {
 		return nil, err
 	}
@@ -147,9 +155,14 @@ func (s *Service) expireItems(ctx context.Context, now time.Time) (int, error) {
 	s.mu.RLock()
 	var tables []*table
 	for _, t := range s.tables {
-		if t.currentSettings().ttlAttribute != "" {
-			tables = append(tables, t)
+		set := t.currentSettings()
+		if set.ttlAttribute == "" {
+			continue
 		}
+		if set.global != nil && set.global.replicaOf(s.opts.Region).Status == replicaCreating {
+			continue // a replica still being backfilled writes nothing of its own
+		}
+		tables = append(tables, t)
 	}
 	s.mu.RUnlock()
 	deleted := 0

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/polyregion/polyregion/internal/kv"
+	"github.com/polyregion/polyregion/internal/replication"
 	"github.com/polyregion/polyregion/internal/tables/attr"
 )
 
@@ -18,6 +19,16 @@ type mutation struct {
 	old attr.Item
 	new attr.Item
 	ttl bool // a removal by TTL expiry
+	// origin is set for a write pulled from another region (or a backfill); nil for a
+	// write made here.
+	origin *replicated
+}
+
+// replicated is what a write pulled from another region carries into commit.
+type replicated struct {
+	version replication.Version // the write's (zero: an item written before the table was global)
+	context replication.Context // the write's causal context, for the change-log record
+	stamp   *stampEntry         // the stamp to store; nil: none
 }
 
 // changed reports whether the mutation changes anything.
@@ -77,25 +88,76 @@ func (s *Service) readItem(r kv.Reader, key []byte) (attr.Item, error) {
 
 // commit writes the mutations that change something, each with its change-log record and
 // its index entries, in one batch, synced. The caller holds the items' locks and their
-// tables (lockItems), so the tables' index sets do not change meanwhile. A new item that
-// one of its table's indexes cannot hold (an index key of the wrong type) fails the whole
-// commit with a ValidationException before anything is written.
+// tables (lockItems), so the tables' index sets and global state do not change meanwhile. A
+// new item that one of its table's indexes cannot hold (an index key of the wrong type)
+// fails the whole commit with a ValidationException before anything is written, as does a
+// write that residency forbids.
+//
+// For a global table, a write made here gets a version (the region's clock, read with its
+// sequence number) and a causal context (the stored stamp's, with the version), and the
+// key's stamp is stored in the same batch; a write pulled from elsewhere (origin) keeps
+// its origin's version and stores the stamp it brings, even when the item itself does not
+// change.
 func (s *Service) commit(rc *requestContext, muts []*mutation) error {
+	return s.commitWith(rc, muts, nil)
+}
+
+// commitWith is commit with extra writes (extra, when not nil, adds them to the batch):
+// conflict records and cursors of an apply.
+func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv.Batch)) error {
 	type reservation struct {
 		log   *changeLog
 		first uint64
 		n     int
+		tss   []replication.Timestamp
 	}
-	var changing []*mutation
+	var changing, stampOnly []*mutation
 	perLog := map[*changeLog]int{}
+	var stampedLog, globalLog map[*changeLog]bool // nil while only regional tables are written
 	for _, m := range muts {
-		if m.changed() {
+		switch {
+		case m.changed():
 			changing = append(changing, m)
 			perLog[m.t.log]++
+			if m.t.currentSettings().global != nil {
+				if globalLog == nil {
+					stampedLog, globalLog = map[*changeLog]bool{}, map[*changeLog]bool{}
+				}
+				globalLog[m.t.log] = true
+				stampedLog[m.t.log] = m.origin == nil
+			}
+		case m.origin != nil && m.origin.stamp != nil:
+			stampOnly = append(stampOnly, m)
 		}
 	}
-	if len(changing) == 0 {
+	if len(changing) == 0 && len(stampOnly) == 0 && extra == nil {
 		return nil
+	}
+	// What a write made here needs: the residency check (tables with tags only) and, for a
+	// global table, the pin it carries and the stamp it descends from.
+	var held []stampEntry
+	var pins [][]string
+	for i, m := range changing {
+		if m.origin != nil {
+			continue
+		}
+		set := m.t.currentSettings()
+		if len(set.tags) == 0 && set.global == nil {
+			continue
+		}
+		if held == nil {
+			held, pins = make([]stampEntry, len(changing)), make([][]string, len(changing))
+		}
+		pin, err := s.checkResidency(m, set.tags)
+		if err != nil {
+			return err
+		}
+		pins[i] = pin
+		if set.global != nil {
+			if held[i], err = s.readStamp(s.store, m.t, m.key); err != nil {
+				return err
+			}
+		}
 	}
 	encoded := make([][]byte, len(changing))
 	indexed := make([][]indexWrite, len(changing))
@@ -111,10 +173,21 @@ func (s *Service) commit(rc *requestContext, muts []*mutation) error {
 	}
 	var reservations []reservation
 	next := map[*changeLog]uint64{}
+	stamps := map[*changeLog][]replication.Timestamp{}
 	for l, n := range perLog {
-		first := l.reserve(n)
-		reservations = append(reservations, reservation{l, first, n})
+		var first uint64
+		var tss []replication.Timestamp
+		switch {
+		case stampedLog[l]:
+			first, tss = l.reserveStamped(n, n, s.clock)
+		case globalLog[l]:
+			first, tss = l.reserveStamped(n, 0, s.clock) // bounded by the clock, for watermarks
+		default:
+			first = l.reserve(n) // a regional table: no clock
+		}
+		reservations = append(reservations, reservation{l, first, n, tss})
 		next[l] = first
+		stamps[l] = tss
 	}
 	defer func() {
 		for _, r := range reservations {
@@ -123,6 +196,7 @@ func (s *Service) commit(rc *requestContext, muts []*mutation) error {
 	}()
 	b := s.store.NewBatch()
 	events := make([]changeEvent, 0, len(changing))
+	var notify []string
 	for i, m := range changing {
 		rec := changeRecord{Seq: next[m.t.log], Time: rc.now, Region: s.opts.Region, TTL: m.ttl}
 		next[m.t.log]++
@@ -153,14 +227,46 @@ func (s *Service) commit(rc *requestContext, muts []*mutation) error {
 				b.Set(w.key, w.value)
 			}
 		}
+		switch {
+		case m.origin != nil:
+			rec.Region, rec.TS, rec.Context, rec.TTL = m.origin.version.Region, m.origin.version.TS, m.origin.context, false
+			if rec.Region == "" {
+				rec.Region = s.opts.Region
+			}
+			if m.origin.stamp != nil {
+				b.Set(m.t.stampKey(m.key), m.origin.stamp.encode())
+			}
+		case stampedLog[m.t.log]:
+			tss := stamps[m.t.log]
+			v := replication.Version{TS: tss[0], Region: s.opts.Region}
+			stamps[m.t.log] = tss[1:]
+			rec.TS = v.TS
+			rec.Context = held[i].stamp.Context.With(v)
+			st := stampEntry{stamp: replication.Stamp{Version: v, Context: rec.Context}, deleted: m.new == nil, zones: pins[i]}
+			b.Set(m.t.stampKey(m.key), st.encode())
+			if !slices.Contains(notify, m.t.meta.Name) {
+				notify = append(notify, m.t.meta.Name)
+			}
+		}
 		b.Set(logKey(m.t.meta.ID, rec.Seq), rec.encode())
 		events = append(events, rec.Event)
+	}
+	for _, m := range stampOnly {
+		b.Set(m.t.stampKey(m.key), m.origin.stamp.encode())
+	}
+	if extra != nil {
+		extra(b)
 	}
 	if err := s.store.Commit(b, kv.CommitOptions{Sync: true}); err != nil {
 		return fmt.Errorf("committing %d item writes: %w", len(changing), err)
 	}
 	for _, e := range events {
 		s.metrics.changes.WithLabelValues(e.String()).Inc()
+	}
+	if srv := s.opts.Replication; srv != nil {
+		for _, name := range notify {
+			srv.Notify(replicationService, name)
+		}
 	}
 	return nil
 }
