@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/pires/go-proxyproto"
 
-	"github.com/polyregion/polyregion/internal/app"
 	"github.com/polyregion/polyregion/internal/config"
 	"github.com/polyregion/polyregion/internal/mtest"
 	"github.com/polyregion/polyregion/internal/testutil"
@@ -252,16 +250,7 @@ func TestEdgeOnlyLocation(t *testing.T) {
 		cfg.Edge.Accelerators = []config.EdgeAccelerator{{Name: "web", Listeners: []config.EdgeListener{
 			{Protocol: "TCP", Ports: []string{fmt.Sprint(port)}, EndpointGroups: groups}}}}
 	}})
-	peers := map[string]string{}
-	for _, r := range c.Names() {
-		peers[r] = c.Endpoints(r).Peer
-	}
-	log := testutil.NewLog(t)
-	loc, err := app.StartEdgeLocation(context.Background(), c.Config, "edge-tokyo", peers, log.Logger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer loc.Stop()
+	loc := c.StartEdgeLocation("edge-tokyo")
 	testutil.WaitFor(t, 15*time.Second, func() error {
 		g, local, err := dialEdge(locHost, port)
 		if err != nil {

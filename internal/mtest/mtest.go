@@ -161,6 +161,24 @@ func (c *Cluster) Endpoints(name string) app.Endpoints {
 	return r.Endpoints()
 }
 
+// StartEdgeLocation starts an edge-only location of the configuration, reaching the
+// running regions directly (not through the emulated WAN), and stops it when the test ends.
+func (c *Cluster) StartEdgeLocation(name string) *app.EdgeLocation {
+	c.t.Helper()
+	peers := map[string]string{}
+	for _, r := range c.Names() {
+		if reg := c.Region(r); reg != nil {
+			peers[r] = reg.Endpoints().Peer
+		}
+	}
+	l, err := app.StartEdgeLocation(context.Background(), c.Config, name, peers, c.log.LoggerAt(slog.LevelInfo).With("edge_location", name))
+	if err != nil {
+		c.t.Fatalf("mtest: edge location %s: %v", name, err)
+	}
+	c.t.Cleanup(l.Stop)
+	return l
+}
+
 // Kill stops a region abruptly, as a crash would.
 func (c *Cluster) Kill(name string) {
 	c.t.Helper()
