@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -88,7 +89,10 @@ func parseAuthorization(header string) (authorization, error) {
 	if !ok || alg != algorithm {
 		return authorization{}, malformed("Authorization header must use the %s algorithm", algorithm)
 	}
-	fields := map[string]string{}
+	// The three components, in this order: Credential, SignedHeaders, Signature.
+	names := [3]string{"Credential", "SignedHeaders", "Signature"}
+	var values [3]string
+	var seen [3]bool
 	for part := range strings.SplitSeq(rest, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -98,22 +102,24 @@ func parseAuthorization(header string) (authorization, error) {
 		if !ok {
 			return authorization{}, malformed("Authorization header component %q is not key=value", clip(part))
 		}
-		switch k {
-		case "Credential", "SignedHeaders", "Signature":
-		default:
+		i := 0
+		for i < len(names) && names[i] != k {
+			i++
+		}
+		if i == len(names) {
 			return authorization{}, malformed("Authorization header has an unknown component %q", clip(k))
 		}
-		if _, dup := fields[k]; dup {
+		if seen[i] {
 			return authorization{}, malformed("Authorization header repeats %s", k)
 		}
-		fields[k] = v
+		values[i], seen[i] = v, true
 	}
-	for _, k := range []string{"Credential", "SignedHeaders", "Signature"} {
-		if _, ok := fields[k]; !ok {
+	for i, k := range names {
+		if !seen[i] {
 			return authorization{}, malformed("Authorization header requires '%s' parameter", k)
 		}
 	}
-	return buildAuthorization(fields["Credential"], fields["SignedHeaders"], fields["Signature"])
+	return buildAuthorization(values[0], values[1], values[2])
 }
 
 func buildAuthorization(credential, signedHeaders, signature string) (authorization, error) {
@@ -197,11 +203,18 @@ func Verify(r *http.Request, service string, creds []Credentials, now time.Time)
 	if err != nil {
 		return nil, err
 	}
+	identity := &Identity{AccessKeyID: a.accessKeyID, Region: a.region, Service: a.service, SignedAt: signedAt}
+	if sig, ok := quickSignature(r, a, cred, signedAt, payloadHash); ok &&
+		subtle.ConstantTimeCompare([]byte(sig), []byte(a.signature)) == 1 {
+		return identity, nil
+	}
+	// Anything quickSignature does not cover, and every signature that differs, goes
+	// through the SDK's signer, which also words the error.
 	req, err := canonicalTwin(r, a.signedHeaders, r.URL.RawQuery)
 	if err != nil {
 		return nil, err
 	}
-	signer := v4.NewSigner()
+	signer := signerFor(cred, a.region, a.service)
 	if err := signer.SignHTTP(context.Background(), awsCreds(cred), req, payloadHash, a.service, a.region, signedAt, signerOptions(service)); err != nil {
 		return nil, mismatch("signing failed: %v", err)
 	}
@@ -212,7 +225,36 @@ func Verify(r *http.Request, service string, creds []Credentials, now time.Time)
 	if err := compare(a, recomputed); err != nil {
 		return nil, err
 	}
-	return &Identity{AccessKeyID: a.accessKeyID, Region: a.region, Service: a.service, SignedAt: signedAt}, nil
+	return identity, nil
+}
+
+// signers holds an SDK signer per access key, secret, region and service. A signer derives
+// the day's signing key (four HMAC-SHA256) once and keeps it; a new signer per request would
+// derive it for every request. The signer's own cache is keyed by access key, region and
+// service only, hence one signer per secret; and by the client's region, hence the bound.
+var signers struct {
+	sync.Mutex
+	m map[signerKey]*v4.Signer
+}
+
+type signerKey struct{ accessKeyID, secret, region, service string }
+
+// maxSigners bounds signers: past it the map starts again (regions are client-chosen).
+const maxSigners = 256
+
+func signerFor(c Credentials, region, service string) *v4.Signer {
+	k := signerKey{c.AccessKeyID, c.SecretAccessKey, region, service}
+	signers.Lock()
+	defer signers.Unlock()
+	if s, ok := signers.m[k]; ok {
+		return s
+	}
+	if signers.m == nil || len(signers.m) >= maxSigners {
+		signers.m = map[signerKey]*v4.Signer{}
+	}
+	s := v4.NewSigner()
+	signers.m[k] = s
+	return s
 }
 
 // verifyPresigned checks query-string authentication.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/polyregion/polyregion/internal/awsapi"
+	"github.com/polyregion/polyregion/internal/tables/attr"
 )
 
 // targetPrefix starts the X-Amz-Target header of every DynamoDB operation.
@@ -145,7 +146,8 @@ func (s *Service) serveOperation(w http.ResponseWriter, r *http.Request, rc *req
 	if err != nil {
 		return s.writeError(w, r, rc, err)
 	}
-	resp, err := json.Marshal(out)
+	// attr.Marshal: json.Marshal would re-scan every item it writes (see its doc).
+	resp, err := attr.Marshal(out)
 	if err != nil {
 		return s.writeError(w, r, rc, fmt.Errorf("encoding the %s response: %w", name, err))
 	}

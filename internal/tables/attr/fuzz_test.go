@@ -17,6 +17,7 @@ import (
 // valid, marshal, and read back equal, with the same JSON and the same storage encoding.
 func FuzzUnmarshalValue(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
+		checkFastPath(t, in)
 		var v Value
 		if err := v.UnmarshalJSON(in); err != nil {
 			var e *Error

@@ -20,11 +20,18 @@ func (v Value) MarshalJSON() ([]byte, error) { return v.appendJSON(nil) }
 
 // MarshalJSON writes the item as a JSON object of attribute names to DynamoDB JSON values,
 // names in byte order. A nil item is written as {}.
-func (it Item) MarshalJSON() ([]byte, error) { return appendJSONMap(nil, it) }
+func (it Item) MarshalJSON() ([]byte, error) {
+	return appendJSONMap(make([]byte, 0, jsonSizeGuess(it)), it)
+}
+
+// jsonSizeGuess is a capacity for an item's JSON: its size plus, per attribute, room for
+// the quotes, the type member and the braces.
+func jsonSizeGuess(it Item) int { return it.Size() + 16*len(it) + 2 }
 
 func appendJSONMap(b []byte, m map[string]Value) ([]byte, error) {
 	b = append(b, '{')
-	for i, k := range sortedKeys(m) {
+	var buf [32]string
+	for i, k := range appendSortedKeys(buf[:0], m) {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -112,11 +119,28 @@ func appendBase64(b []byte, x []byte) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// plainJSON tells the bytes a JSON string holds as they are: printable ASCII but '"' and '\\'.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendJSONString writes s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
 // encoding/json does.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	for i := 0; i < len(s); {
+		// Copy the run of bytes that need no escaping at once.
+		j := i
+		for j < len(s) && plainJSON[s[j]] {
+			j++
+		}
+		b = append(b, s[i:j]...)
+		if i = j; i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {
@@ -158,42 +182,66 @@ func appendJSONString(b []byte, s string) []byte {
 // has the wrong JSON type or a binary is not base64. JSON null is refused as an empty
 // attribute value.
 func (v *Value) UnmarshalJSON(b []byte) error {
-	dec := newDecoder(b)
-	x, err := dec.value(1)
-	if err != nil {
-		return err
-	}
-	if err := dec.end(); err != nil {
-		return err
+	x, ok := fastValue(b)
+	if !ok {
+		var err error
+		if x, err = decodeValue(b); err != nil {
+			return err
+		}
 	}
 	*v = x
 	return nil
+}
+
+// decodeValue is Value.UnmarshalJSON without the fast path.
+func decodeValue(b []byte) (Value, error) {
+	dec := newDecoder(b)
+	x, err := dec.value(1)
+	if err != nil {
+		return Value{}, err
+	}
+	if err := dec.end(); err != nil {
+		return Value{}, err
+	}
+	return x, nil
 }
 
 // UnmarshalJSON reads a JSON object of attribute names to DynamoDB JSON values, each
 // checked as Value.UnmarshalJSON checks it. JSON null leaves the item unchanged. If a name
 // appears twice, the last value wins.
 func (it *Item) UnmarshalJSON(b []byte) error {
-	dec := newDecoder(b)
-	tok, err := dec.token()
-	if err != nil {
-		return err
+	if m, ok := fastItem(b); ok {
+		*it = m
+		return nil
 	}
-	if tok == nil {
-		return dec.end()
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return wrongType(tok, "map")
-	}
-	m, err := dec.members(1)
-	if err != nil {
-		return err
-	}
-	if err := dec.end(); err != nil {
+	m, null, err := decodeItem(b)
+	if err != nil || null {
 		return err
 	}
 	*it = m
 	return nil
+}
+
+// decodeItem is Item.UnmarshalJSON without the fast path; null reports JSON null.
+func decodeItem(b []byte) (m Item, null bool, err error) {
+	dec := newDecoder(b)
+	tok, err := dec.token()
+	if err != nil {
+		return nil, false, err
+	}
+	if tok == nil {
+		return nil, true, dec.end()
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, false, wrongType(tok, "map")
+	}
+	if m, err = dec.members(1); err != nil {
+		return nil, false, err
+	}
+	if err := dec.end(); err != nil {
+		return nil, false, err
+	}
+	return m, false, nil
 }
 
 type decoder struct{ d *json.Decoder }

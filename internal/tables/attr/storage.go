@@ -39,7 +39,8 @@ func EncodeItem(it Item) []byte {
 
 func appendMembers(b []byte, m map[string]Value) []byte {
 	b = binary.AppendUvarint(b, uint64(len(m)))
-	for _, k := range sortedKeys(m) {
+	var buf [32]string
+	for _, k := range appendSortedKeys(buf[:0], m) {
 		b = appendBytes(b, k)
 		b = appendStored(b, m[k])
 	}
@@ -138,6 +139,18 @@ func (r *reader) bytes() ([]byte, error) {
 	return s, nil
 }
 
+// str reads a length-prefixed string (one allocation, where bytes and a conversion would
+// take two).
+func (r *reader) str() (string, error) {
+	n, err := r.count()
+	if err != nil {
+		return "", err
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s, nil
+}
+
 func (r *reader) number() (Number, error) {
 	n, rest, err := readNumber(r.b)
 	if err != nil {
@@ -154,7 +167,7 @@ func (r *reader) members(depth int) (map[string]Value, error) {
 	}
 	m := make(map[string]Value, n)
 	for range n {
-		name, err := r.bytes()
+		name, err := r.str()
 		if err != nil {
 			return nil, err
 		}
@@ -162,7 +175,7 @@ func (r *reader) members(depth int) (map[string]Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		m[string(name)] = v
+		m[name] = v
 	}
 	return m, nil
 }
@@ -181,9 +194,7 @@ func (r *reader) value(depth int) (Value, error) {
 	switch k {
 	case 0:
 	case KindS:
-		var s []byte
-		s, err = r.bytes()
-		v.S = string(s)
+		v.S, err = r.str()
 	case KindN:
 		v.N, err = r.number()
 	case KindB:
@@ -228,11 +239,11 @@ func (r *reader) set(v *Value) error {
 	case KindSS:
 		v.SS = make([]string, n)
 		for i := range v.SS {
-			s, err := r.bytes()
+			s, err := r.str()
 			if err != nil {
 				return err
 			}
-			v.SS[i] = string(s)
+			v.SS[i] = s
 		}
 	case KindNS:
 		v.NS = make([]Number, n)

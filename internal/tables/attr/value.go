@@ -262,3 +262,13 @@ func (it Item) Clone() Item {
 func sortedKeys(m map[string]Value) []string {
 	return slices.Sorted(maps.Keys(m))
 }
+
+// appendSortedKeys appends m's keys to keys and sorts them; with a keys of enough capacity
+// (from the caller's stack) it does not allocate.
+func appendSortedKeys(keys []string, m map[string]Value) []string {
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,426 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type config struct {
+	polyregion string
+	dynalite   string
+	duration   time.Duration
+	rounds     int
+	clients    int
+	records    int
+	workloads  string
+	loadCPUs   string
+	serverCPUs string
+	retries    int
+	perfDir    string
+	cpuProfile string
+	gomaxprocs int
+	keep       bool
+}
+
+func defaultConfig() config {
+	return config{
+		duration:   10 * time.Second,
+		rounds:     3,
+		clients:    16,
+		records:    10000,
+		workloads:  "A,B,C,E",
+		loadCPUs:   "0",
+		serverCPUs: "1",
+		retries:    4,
+	}
+}
+
+// validate reports every bad flag at once.
+func (c config) validate() error {
+	var errs []error
+	if c.duration < time.Second || c.duration > time.Minute {
+		errs = append(errs, fmt.Errorf("-duration %v: want 1s to 1m", c.duration))
+	}
+	if c.rounds < 1 || c.rounds > 9 {
+		errs = append(errs, fmt.Errorf("-rounds %d: want 1 to 9", c.rounds))
+	}
+	if c.clients < 1 || c.clients > 512 {
+		errs = append(errs, fmt.Errorf("-c %d: want 1 to 512", c.clients))
+	}
+	if c.records < 2*groupSize || c.records > 10_000_000 {
+		errs = append(errs, fmt.Errorf("-records %d: want %d to 10000000", c.records, 2*groupSize))
+	}
+	if c.gomaxprocs < 0 || c.gomaxprocs > 64 {
+		errs = append(errs, fmt.Errorf("-gomaxprocs %d: want 0 to 64", c.gomaxprocs))
+	}
+	if c.retries < 0 || c.retries > 20 {
+		errs = append(errs, fmt.Errorf("-retries %d: want 0 to 20", c.retries))
+	}
+	for _, n := range strings.Split(c.workloads, ",") {
+		if _, ok := workloadByName(n); !ok {
+			errs = append(errs, fmt.Errorf("-workloads: unknown workload %q (workloads: A, B, C, E)", n))
+		}
+	}
+	if (c.loadCPUs == "") != (c.serverCPUs == "") {
+		errs = append(errs, errors.New("-loadcpus and -servercpus: set both, or neither"))
+	}
+	for _, f := range []struct{ name, list string }{{"-loadcpus", c.loadCPUs}, {"-servercpus", c.serverCPUs}} {
+		cpus := cpuList(f.list)
+		if f.list != "" && len(cpus) == 0 {
+			errs = append(errs, fmt.Errorf("%s %q: not a CPU list like 1 or 0,2-3", f.name, f.list))
+		}
+		for _, n := range cpus {
+			if n >= machineCPUs() {
+				errs = append(errs, fmt.Errorf("%s %q: this machine has CPUs 0 to %d", f.name, f.list, machineCPUs()-1))
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c config) workloadList() []workload {
+	var ws []workload
+	for _, n := range strings.Split(c.workloads, ",") {
+		w, _ := workloadByName(n)
+		ws = append(ws, w)
+	}
+	return ws
+}
+
+// budget bounds the whole run: every measured run and its retries (with time for the last
+// operations), the half-peak runs, loading, start-up and the build.
+func (c config) budget(servers int) time.Duration {
+	runs := c.rounds*servers*(len(c.workloadList())+1) + c.retries
+	return time.Duration(runs)*(c.duration+6*time.Second+quietWait) + 3*time.Minute + time.Duration(c.records/100)*time.Second
+}
+
+// cpuList expands a taskset CPU list ("1", "0,2", "1-3").
+func cpuList(s string) []int {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			continue
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				continue
+			}
+		}
+		for i := a; i <= b; i++ {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// machineCPUs counts the machine's CPUs in /proc/stat (runtime.NumCPU counts only those
+// this process may run on, which is one once it is pinned).
+func machineCPUs() int {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return runtime.NumCPU()
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if len(line) > 3 && strings.HasPrefix(line, "cpu") && line[3] >= '0' && line[3] <= '9' {
+			n++
+		}
+	}
+	return max(n, runtime.NumCPU())
+}
+
+// noiseLimit is the share of a CPU that other processes may use during a measurement;
+// above it the measurement is run again (while retries are left).
+const noiseLimit = 0.10
+
+// warmup is how long each server runs workload A, unmeasured, after loading.
+const warmup = 2 * time.Second
+
+// measure runs spec against t, and again when other processes of the machine took more than
+// noiseLimit of the server's or the load's CPU, while retries (shared by the whole run) are
+// left. With perfOut it records a profile of the server during the run.
+func measure(ctx context.Context, out io.Writer, cfg config, retries *int, t *target, spec runSpec, seed uint64, perfOut string) (runResult, error) {
+	for {
+		if err := waitQuiet(ctx, out, cfg, t.srv.pid()); err != nil {
+			return runResult{}, err
+		}
+		m, err := startMeter(cfg, t.srv.pid())
+		if err != nil {
+			return runResult{}, fmt.Errorf("%s: %w", t.srv.name, err)
+		}
+		var perf *exec.Cmd
+		if perfOut != "" {
+			secs := strconv.FormatFloat(spec.duration.Seconds(), 'f', 1, 64)
+			perf = exec.CommandContext(ctx, "perf", "record", "-g", "-F", "999", "-o", perfOut, "-p", strconv.Itoa(t.srv.pid()), "--", "sleep", secs)
+			if b, err := os.Create(perfOut + ".log"); err == nil {
+				perf.Stdout, perf.Stderr = b, b
+				defer b.Close()
+			}
+			if err := perf.Start(); err != nil {
+				return runResult{}, fmt.Errorf("perf record: %w", err)
+			}
+		}
+		before, err := scrapeHandlerHist(t.srv.metrics, "GetItem")
+		if err != nil {
+			return runResult{}, err
+		}
+		res := t.run(ctx, spec, seed)
+		after, err := scrapeHandlerHist(t.srv.metrics, "GetItem")
+		if err != nil {
+			return runResult{}, err
+		}
+		res.handlerOps, res.handlerOver = after.over(before, handlerBounds...)
+		if perf != nil {
+			_ = perf.Wait()
+		}
+		u, err := m.stop()
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", t.srv.name, err)
+		}
+		res.usage = u
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		if res.total() == 0 {
+			return res, fmt.Errorf("%s, workload %s: no operation succeeded (%d errors; first: %v)", t.srv.name, spec.w.name, res.errs, res.firstErr)
+		}
+		if (u.foreign <= noiseLimit && u.foreignLoad <= noiseLimit) || *retries <= 0 {
+			return res, nil
+		}
+		*retries--
+		perfOut = ""
+		fmt.Fprintf(out, "  (%s measured again: other processes used %.0f%% of CPU %s and %.0f%% of CPU %s meanwhile)\n",
+			t.srv.name, 100*u.foreign, cfg.serverCPUs, 100*u.foreignLoad, cfg.loadCPUs)
+	}
+}
+
+// handlerBounds are the bounds of polyregion's histogram the report gives shares over.
+var handlerBounds = []float64{0.001, 0.0025}
+
+// quietWait bounds how long waitQuiet waits for the machine to calm down.
+const quietWait = 45 * time.Second
+
+// waitQuiet waits, at most quietWait, until other processes use at most noiseLimit of each
+// pinned CPU over a second, so that measurements are not spent on a busy machine; it
+// reports how long it waited. Without pinning it does not wait.
+func waitQuiet(ctx context.Context, out io.Writer, cfg config, pid int) error {
+	if cfg.serverCPUs == "" {
+		return nil
+	}
+	start := time.Now()
+	for {
+		m, err := startMeter(cfg, pid)
+		if err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+		u, err := m.stop()
+		if err != nil {
+			return err
+		}
+		waited := time.Since(start)
+		if u.foreign <= noiseLimit && u.foreignLoad <= noiseLimit || waited > quietWait {
+			if waited > 5*time.Second {
+				fmt.Fprintf(out, "  (waited %.0f s for other processes to leave the CPUs: now %.0f%% of CPU %s, %.0f%% of CPU %s)\n",
+					waited.Seconds(), 100*u.foreign, cfg.serverCPUs, 100*u.foreignLoad, cfg.loadCPUs)
+			}
+			return nil
+		}
+	}
+}
+
+// measured is one round's figures: per workload, per server.
+type measured struct {
+	runs map[string]map[string]runResult // workload → server → result
+	half map[string]runResult            // server → workload C at half of polyregion's C
+	rate float64                         // that rate, operations per second
+}
+
+func run(ctx context.Context, cfg config, out io.Writer) error {
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	if cfg.perfDir != "" {
+		if _, err := exec.LookPath("perf"); err != nil {
+			return errors.New("-perf: perf not found (Debian: linux-perf)")
+		}
+	}
+	nServers := 1
+	if cfg.dynalite != "" {
+		nServers = 2
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.budget(nServers))
+	defer cancel()
+
+	dir, err := os.MkdirTemp("", "bench-tables-")
+	if err != nil {
+		return err
+	}
+	if cfg.keep {
+		fmt.Fprintf(out, "work directory (kept): %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	bin := cfg.polyregion
+	if bin == "" {
+		bin = filepath.Join(dir, "polyregion")
+		if b, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/polyregion").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./cmd/polyregion (run from the module root): %w\n%s", err, b)
+		}
+	} else if bin, err = filepath.Abs(bin); err != nil {
+		return err
+	}
+
+	// Start every server, stop them all at the end, whatever happens.
+	var servers []*server
+	defer func() {
+		for _, s := range servers {
+			s.stop()
+		}
+	}()
+	s, err := startPolyregion(ctx, bin, dir, cfg.serverCPUs, cfg.gomaxprocs)
+	if err != nil {
+		return err
+	}
+	servers = append(servers, s)
+	if cfg.dynalite != "" {
+		s, err := startDynalite(cfg.dynalite, dir, cfg.serverCPUs)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, s)
+	}
+	var targets []*target
+	for _, s := range servers {
+		if err := s.waitReady(ctx, 30*time.Second); err != nil {
+			return err
+		}
+		targets = append(targets, &target{srv: s, client: s.newClient(cfg.clients)})
+	}
+
+	version, _ := exec.Command(bin, "version").Output()
+	pin := "not pinned"
+	if cfg.loadCPUs != "" {
+		pin = fmt.Sprintf("each server pinned to CPU %s, this program (the SDK clients) to CPU %s (taskset)", cfg.serverCPUs, cfg.loadCPUs)
+	}
+	if cfg.gomaxprocs > 0 {
+		pin += fmt.Sprintf("; polyregion with GOMAXPROCS=%d", cfg.gomaxprocs)
+	}
+	fmt.Fprintf(out, "bench/tables: %s/%s, %d CPUs, GOMAXPROCS=%d here, %s; load average %s\n",
+		runtime.GOOS, runtime.GOARCH, machineCPUs(), runtime.GOMAXPROCS(0), pin, loadAverage())
+	dyn := "not run"
+	if cfg.dynalite != "" {
+		dyn = fmt.Sprintf("dynalite %s (in memory) on node %s", dynaliteVersion(cfg.dynalite), nodeVersion())
+	}
+	fmt.Fprintf(out, "versions: %s (writes synced); %s; %s; AWS SDK for Go v2 service/dynamodb\n", strings.TrimSpace(string(version)), dyn, runtime.Version())
+	fmt.Fprintf(out, "table %s: partition key p = group of %d records, sort key k = user<n>; records of %d fields of %d B\n",
+		tableName, groupSize, fields, fieldLen)
+	fmt.Fprintf(out, "per round, each workload on each server for %v, %d client goroutines with one request outstanding each; keys scrambled zipfian (θ=%.2f)\n",
+		cfg.duration, cfg.clients, zipfTheta)
+	for _, w := range cfg.workloadList() {
+		fmt.Fprintf(out, "  %s: %s\n", w.name, w.about)
+	}
+	fmt.Fprintln(out)
+
+	for _, t := range targets {
+		if err := t.createTable(ctx); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if err := t.load(ctx, cfg.records, cfg.clients); err != nil {
+			return err
+		}
+		loadTime := time.Since(t0)
+		t.run(ctx, runSpec{w: workloads[0], duration: warmup, clients: cfg.clients}, 99)
+		fmt.Fprintf(out, "load %-10s %d records in %.2f s (%.0f records/s, BatchWriteItem of 25), then %v of workload A unmeasured\n",
+			t.srv.name, cfg.records, loadTime.Seconds(), float64(cfg.records)/loadTime.Seconds(), warmup)
+	}
+
+	retries := cfg.retries
+	if cfg.loadCPUs == "" {
+		retries = 0 // without pinning, other processes cannot be told apart
+	}
+	if cfg.perfDir != "" {
+		if err := os.MkdirAll(cfg.perfDir, 0o755); err != nil {
+			return err
+		}
+	}
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	rounds := make([]measured, cfg.rounds)
+	for r := range cfg.rounds {
+		fmt.Fprintf(out, "\nround %d of %d (%s)\n", r+1, cfg.rounds, time.Now().UTC().Format("15:04:05 UTC"))
+		m := measured{runs: map[string]map[string]runResult{}, half: map[string]runResult{}}
+		// Rotate the order so that a noisy moment of the machine falls on a different
+		// server each round.
+		order := make([]*target, len(targets))
+		for i := range targets {
+			order[i] = targets[(i+r)%len(targets)]
+		}
+		for _, w := range cfg.workloadList() {
+			m.runs[w.name] = map[string]runResult{}
+			for _, t := range order {
+				perfOut := ""
+				if cfg.perfDir != "" && r == 0 && t.srv.name == "polyregion" {
+					perfOut = filepath.Join(cfg.perfDir, "polyregion-"+w.name+".perf.data")
+				}
+				res, err := measure(ctx, out, cfg, &retries, t, runSpec{w: w, duration: cfg.duration, clients: cfg.clients}, uint64(r), perfOut)
+				if err != nil {
+					return err
+				}
+				m.runs[w.name][t.srv.name] = res
+				printRun(out, cfg, w.name, t.srv.name, res)
+			}
+		}
+		if c, ok := m.runs["C"]["polyregion"]; ok {
+			m.rate = float64(int(c.opsPerSec() / 2))
+			w, _ := workloadByName("C")
+			for _, t := range order {
+				res, err := measure(ctx, out, cfg, &retries, t, runSpec{w: w, duration: cfg.duration, clients: cfg.clients, rate: m.rate}, uint64(100+r), "")
+				if err != nil {
+					return err
+				}
+				m.half[t.srv.name] = res
+				printHalf(out, cfg, m.rate, t.srv.name, res)
+			}
+		}
+		rounds[r] = m
+	}
+	fmt.Fprintln(out)
+	report(out, cfg, servers, rounds)
+	return nil
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages, as /proc/loadavg says.
+func loadAverage() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}

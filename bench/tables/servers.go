@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	fleetcfg "github.com/polyregion/polyregion/internal/config"
+)
+
+// server is one table server under test: a child process listening on 127.0.0.1.
+type server struct {
+	name     string
+	endpoint string // base URL of its DynamoDB API
+	metrics  string // URL of its Prometheus metrics; empty: none
+	akid     string // the access key the clients sign with
+	secret   string
+	cmd      *exec.Cmd
+	log      string // its stdout and stderr
+	done     chan struct{}
+	err      error // how it exited, once done is closed
+}
+
+// command builds the command for a server, pinned to cpus with taskset when cpus is not
+// empty. The child is killed if this program dies (PR_SET_PDEATHSIG survives taskset's exec).
+func command(cpus, name string, args ...string) *exec.Cmd {
+	if cpus != "" {
+		args = append([]string{"-c", cpus, name}, args...)
+		name = "taskset"
+	}
+	cmd := exec.Command(name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd
+}
+
+// start runs cmd with its output in logPath.
+func start(name string, cmd *exec.Cmd, logPath string) (*server, error) {
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	s := &server{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() {
+		s.err = cmd.Wait()
+		f.Close()
+		close(s.done)
+	}()
+	return s, nil
+}
+
+// stop ends the server with SIGTERM, then SIGKILL after 10 s, and waits for it.
+func (s *server) stop() {
+	if s == nil {
+		return
+	}
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// pid is the server's process id (taskset execs the server, so it is the server's own).
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
+// logTail is the end of the server's output, for error messages.
+func (s *server) logTail() string {
+	b, _ := os.ReadFile(s.log)
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// newClient is an SDK client of the server: no retries (an error is counted, not hidden),
+// and enough idle connections that every client goroutine keeps its own.
+func (s *server) newClient(clients int) *dynamodb.Client {
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConns:        2 * clients,
+		MaxIdleConnsPerHost: 2 * clients,
+		IdleConnTimeout:     5 * time.Minute,
+	}
+	return dynamodb.New(dynamodb.Options{
+		Region:           "us-east-1",
+		Credentials:      credentials.NewStaticCredentialsProvider(s.akid, s.secret, ""),
+		BaseEndpoint:     aws.String(s.endpoint),
+		HTTPClient:       &http.Client{Transport: tr, Timeout: 10 * time.Second},
+		RetryMaxAttempts: 1,
+	})
+}
+
+// waitReady polls the server with ListTables until it answers.
+func (s *server) waitReady(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cl := s.newClient(1)
+	var last error
+	for {
+		_, err := cl.ListTables(ctx, &dynamodb.ListTablesInput{})
+		if err == nil {
+			return nil
+		}
+		last = err
+		select {
+		case <-s.done:
+			return fmt.Errorf("%s exited (%v) before it was ready:\n%s", s.name, s.err, s.logTail())
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready after %v (%v):\n%s", s.name, timeout, last, s.logTail())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// freePort returns a TCP port that is free on 127.0.0.1 when checked; the server binds it a
+// moment later.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startPolyregion writes a one-region fleet serving the DynamoDB API on a free port, runs
+// `polyregion init` (which generates the fleet's credentials) and `polyregion serve`, learns
+// the endpoint from run.json and the credentials from the fleet's polyregion.yaml. Writes
+// are synced as in production: nothing here changes that.
+func startPolyregion(ctx context.Context, bin, dir, cpus string, gomaxprocs int) (*server, error) {
+	cfg := fleetcfg.Config{
+		Regions: []fleetcfg.Region{{
+			Name: "us-east", Lat: 38.9, Lon: -77.4, Zone: "us",
+			Listen: fleetcfg.Listen{Peer: "127.0.0.1:0", Control: "127.0.0.1:0", DynamoDB: "127.0.0.1:0"},
+		}},
+		Log: fleetcfg.Log{Level: "warn", Format: "text"},
+	}
+	b, err := cfg.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	src := filepath.Join(dir, "fleet.yaml")
+	if err := os.WriteFile(src, b, 0o600); err != nil {
+		return nil, err
+	}
+	fleet := filepath.Join(dir, "fleet")
+	if out, err := exec.CommandContext(ctx, bin, "init", "--config", src, "--dir", fleet).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("polyregion init: %w\n%s", err, out)
+	}
+	effective := filepath.Join(fleet, "polyregion.yaml")
+	written, err := fleetcfg.Load(effective)
+	if err != nil {
+		return nil, err
+	}
+	if written.Credentials.AccessKeyID == "" {
+		return nil, fmt.Errorf("%s: no credentials", effective)
+	}
+	cmd := command(cpus, bin, "serve", "--config", effective, "--region", "us-east")
+	cmd.Env = os.Environ()
+	if gomaxprocs > 0 {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
+	}
+	s, err := start("polyregion", cmd, filepath.Join(dir, "polyregion.log"))
+	if err != nil {
+		return nil, err
+	}
+	s.akid, s.secret = written.Credentials.AccessKeyID, written.Credentials.SecretAccessKey
+	// serve writes run.json, with the bound addresses, once the region is up.
+	runJSON := filepath.Join(fleet, "us-east", "run.json")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var rf struct {
+			Endpoints struct {
+				DynamoDB string `json:"dynamodb"`
+				Metrics  string `json:"metrics"`
+			} `json:"endpoints"`
+		}
+		if b, err := os.ReadFile(runJSON); err == nil && json.Unmarshal(b, &rf) == nil && rf.Endpoints.DynamoDB != "" {
+			s.endpoint, s.metrics = rf.Endpoints.DynamoDB, rf.Endpoints.Metrics
+			return s, nil
+		}
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("polyregion exited (%v):\n%s", s.err, s.logTail())
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("polyregion wrote no %s in 30s:\n%s", runJSON, s.logTail())
+		}
+	}
+}
+
+// startDynalite runs dynalite on a free port, in memory (its default: it has no durable
+// mode short of LevelDB on disk), with tables ACTIVE at once. It accepts any credentials.
+func startDynalite(bin, dir, cpus string) (*server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s, err := start("dynalite", command(cpus, bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0"), filepath.Join(dir, "dynalite.log"))
+	if err != nil {
+		return nil, err
+	}
+	s.endpoint = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	s.akid, s.secret = "AKIDBENCHDYNALITE", "dynalite-accepts-any-secret"
+	return s, nil
+}
+
+// dynaliteVersion reads the version from dynalite's package.json, next to its command.
+func dynaliteVersion(bin string) string {
+	p, err := filepath.EvalSymlinks(bin)
+	if err != nil {
+		return "?"
+	}
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(p), "package.json"))
+	if err != nil {
+		return "?"
+	}
+	var pkg struct {
+		Version string `json:"version"`
+	}
+	if json.Unmarshal(b, &pkg) != nil || pkg.Version == "" {
+		return "?"
+	}
+	return pkg.Version
+}
+
+// nodeVersion is `node --version`, or "?".
+func nodeVersion() string {
+	out, err := exec.Command("node", "--version").Output()
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// pinnedEnv marks this program as already running under taskset.
+const pinnedEnv = "BENCH_TABLES_PINNED"
+
+// pinSelf runs this program again under `taskset -c loadCPUs`, once, so that the load
+// generator (the SDK clients) and its Go runtime stay off the servers' CPUs; the runtime
+// then sizes GOMAXPROCS to the CPUs it may use.
+func pinSelf(cfg config) error {
+	if cfg.loadCPUs == "" || os.Getenv(pinnedEnv) != "" {
+		return nil
+	}
+	taskset, err := exec.LookPath("taskset")
+	if err != nil {
+		return errors.New("taskset not found: install util-linux, or run with -loadcpus '' -servercpus ''")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	args := append([]string{"taskset", "-c", cfg.loadCPUs, self}, os.Args[1:]...)
+	return syscall.Exec(taskset, args, append(os.Environ(), pinnedEnv+"=1"))
+}
