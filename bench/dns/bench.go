@@ -29,6 +29,7 @@ type config struct {
 	servers     string
 	keep        bool
 	retries     int // measurements run again, in the whole run, because other processes were busy
+	latencyQPS  int // the rate of the latency measurement; 0: half of polyregion's peak of the round
 }
 
 func defaultConfig() config {
@@ -65,6 +66,9 @@ func (c config) validate() error {
 	}
 	if c.retries < 0 || c.retries > 10 {
 		errs = append(errs, fmt.Errorf("-retries %d: want 0 to 10", c.retries))
+	}
+	if c.latencyQPS < 0 {
+		errs = append(errs, fmt.Errorf("-latencyqps %d: want 0 (half of polyregion's peak) or a rate", c.latencyQPS))
 	}
 	if c.queries < 100 || c.queries > 1_000_000 {
 		errs = append(errs, fmt.Errorf("-queries %d: want 100 to 1000000", c.queries))
@@ -132,6 +136,14 @@ func (c config) serverCores() int {
 		return runtime.NumCPU()
 	}
 	return len(cpuList(c.serverCPUs))
+}
+
+// loadCores is how many CPUs dnsperf may use.
+func (c config) loadCores() int {
+	if c.loadCPUs == "" {
+		return runtime.NumCPU()
+	}
+	return len(cpuList(c.loadCPUs))
 }
 
 // cpuList expands a taskset CPU list ("1", "0,2", "1-3").
@@ -288,6 +300,9 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 				s.name, res.qps, res.lost, res.sent, res.lossPct(), res.serverDrops, res.otherDrops, cpuUse(cfg, res))
 		}
 		half := int(rounds[r]["polyregion"].peak.qps / 2)
+		if cfg.latencyQPS > 0 {
+			half = cfg.latencyQPS
+		}
 		// The same rate for every server: one whose peak is lower cannot keep up, and its
 		// latency is that of a queue that grows for the whole run.
 		for _, s := range order {
@@ -302,7 +317,12 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 				half, s.name, res.qps, res.lost, res.sent, res.lossPct(), res.serverDrops, res.otherDrops, cpuUse(cfg, res),
 				msf(percentile(res.latencies, 0.5)), msf(percentile(res.latencies, 0.99)),
 				msf(percentile(res.latencies, 0.999)), msf(percentile(res.latencies, 1)))
-			if res.qps < 0.98*float64(half) {
+			switch {
+			case res.qps >= 0.98*float64(half):
+			case res.coresUsed() < 0.9*float64(cfg.serverCores()) && res.loadCores() >= 0.9*float64(cfg.loadCores()):
+				fmt.Fprintf(out, "            %s answered %.0f of the %d qps asked with CPU to spare: dnsperf (%.2f cores) could not send faster, its own queueing is in the latency\n",
+					s.name, res.qps, half, res.loadCores())
+			default:
 				fmt.Fprintf(out, "            %s answered %.0f of the %d qps asked: overloaded, its latency is queueing\n", s.name, res.qps, half)
 			}
 		}
@@ -359,10 +379,10 @@ func check(out io.Writer, servers []*server, ps []place) error {
 // pinned CPUs were, interrupts included.
 func cpuUse(cfg config, r result) string {
 	if cfg.serverCPUs == "" {
-		return fmt.Sprintf("server CPU %.2f cores", r.cpuCores())
+		return fmt.Sprintf("server CPU %.2f cores, dnsperf CPU %.2f cores", r.cpuCores(), r.loadCores())
 	}
-	return fmt.Sprintf("server CPU %.2f cores, CPU %s %.0f%% busy (other processes: %.0f%% of CPU %s, %.0f%% of CPU %s)",
-		r.cpuCores(), cfg.serverCPUs, 100*r.pinnedBusy, 100*r.foreign, cfg.serverCPUs, 100*r.foreignLoad, cfg.loadCPUs)
+	return fmt.Sprintf("server CPU %.2f cores (%.2f of CPU %s's time, softirq included), CPU %s %.0f%% busy; dnsperf CPU %.2f cores (other processes: %.0f%% of CPU %s, %.0f%% of CPU %s)",
+		r.cpuCores(), r.coresUsed(), cfg.serverCPUs, cfg.serverCPUs, 100*r.pinnedBusy, r.loadCores(), 100*r.foreign, cfg.serverCPUs, 100*r.foreignLoad, cfg.loadCPUs)
 }
 
 func msf(seconds float64) string { return fmt.Sprintf("%.3f ms", seconds*1e3) }

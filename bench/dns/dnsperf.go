@@ -30,6 +30,8 @@ type result struct {
 	latencies             []float64        // per answered query, seconds (verbose runs only)
 	rcodes                map[string]int64 // per answered query (verbose runs only)
 	serverCPU             float64          // CPU seconds the server used during the run
+	pinnedCPUs            int              // CPUs the server is pinned to; 0 when not pinned
+	loadCPU               float64          // CPU seconds dnsperf used during the run
 	pinnedBusy            float64          // how busy the server's CPUs were (0 to 1), interrupts included; 0 when not pinned
 	foreign               float64          // share of the server's CPUs that other processes used (0 to 1); 0 when not pinned
 	foreignLoad           float64          // share of dnsperf's CPUs that other processes used (0 to 1); 0 when not pinned
@@ -51,6 +53,37 @@ func (r result) cpuCores() float64 {
 		return 0
 	}
 	return r.serverCPU / r.runTime
+}
+
+// coresUsed is the server's use of CPU during the run, in cores: when it is pinned, how
+// busy its CPUs were (interrupts and softirq included) less what other processes' tasks
+// used there, and never less than its process's own CPU time. Over loopback much of the
+// kernel's work for a datagram a server sends (delivering it into dnsperf's socket and
+// waking dnsperf) runs as softirq on the sender's CPU, which the kernel does not always
+// charge to the process; the process's own time and the CPU's softirq time overlap, so
+// they are not added.
+func (r result) coresUsed() float64 {
+	if r.runTime <= 0 {
+		return 0
+	}
+	return max(r.cpuCores(), (r.pinnedBusy-r.foreign)*float64(r.pinnedCPUs))
+}
+
+// perCore is the qps the server answered per core it used (coresUsed; 0 without a
+// measurement).
+func (r result) perCore() float64 {
+	if c := r.coresUsed(); c > 0 {
+		return r.qps / c
+	}
+	return 0
+}
+
+// loadCores is dnsperf's CPU use during the run, in cores.
+func (r result) loadCores() float64 {
+	if r.runTime <= 0 {
+		return 0
+	}
+	return r.loadCPU / r.runTime
 }
 
 // percentile returns the p-th percentile (0 < p <= 1) of the sorted xs, nearest rank.
@@ -133,14 +166,14 @@ func runDNSPerf(ctx context.Context, cfg config, s *server, datafile string, l l
 	if err := errors.Join(cpuErr, dropsErr, busyErr, loadErr); err != nil {
 		return result{}, fmt.Errorf("%s: %w", s.name, err)
 	}
-	r := result{rcodes: map[string]int64{}, serverCPU: cpu1 - cpu0}
+	r := result{rcodes: map[string]int64{}, serverCPU: cpu1 - cpu0, pinnedCPUs: len(cpuList(cfg.serverCPUs))}
 	if d := busy1.total - busy0.total; d > 0 {
 		r.pinnedBusy = (busy1.busy - busy0.busy) / d
 		r.foreign = max(0, ((busy1.tasks-busy0.tasks)/clockTicks-r.serverCPU)/(d/clockTicks))
 	}
+	r.loadCPU = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 	if d := load1.total - load0.total; d > 0 {
-		perf := (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
-		r.foreignLoad = max(0, ((load1.tasks-load0.tasks)/clockTicks-perf)/(d/clockTicks))
+		r.foreignLoad = max(0, ((load1.tasks-load0.tasks)/clockTicks-r.loadCPU)/(d/clockTicks))
 	}
 	r.serverDrops = drops1.server - drops0.server
 	r.otherDrops = drops1.total - drops0.total - r.serverDrops

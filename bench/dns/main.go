@@ -16,8 +16,11 @@
 // to one CPU and dnsperf to another (taskset) unless told otherwise; a measurement during
 // which other processes of the machine took more than 10% of either CPU is run again (at
 // most -retries times in a run). It prints qps, loss (and where the kernel dropped the
-// datagrams), the servers' CPU use and latency, their medians over the rounds, the ratios
-// polyregion/gdnsd and polyregion/PowerDNS and the targets; it stops the servers
+// datagrams), the servers' and dnsperf's CPU use and latency, their medians over the rounds,
+// the ratios polyregion/gdnsd and polyregion/PowerDNS — of qps per server CPU core (how
+// busy the server's pinned CPU was, softirq included, less other processes), by which
+// capacity is judged because one dnsperf cannot always saturate a server, and of raw
+// peak qps — and the targets; it stops the servers
 // and removes its files at the end. Loopback only; bounded (about 3 minutes with the
 // defaults, at most 6 with every retry).
 //
@@ -48,6 +51,7 @@ func main() {
 	flag.StringVar(&cfg.serverCPUs, "servercpus", cfg.serverCPUs, "CPUs each server runs on (taskset -c)")
 	flag.StringVar(&cfg.servers, "servers", cfg.servers, "servers to measure, comma-separated (polyregion is always measured)")
 	flag.IntVar(&cfg.retries, "retries", cfg.retries, "measurements to run again (in the whole run) when other processes used more than 10% of a pinned CPU")
+	flag.IntVar(&cfg.latencyQPS, "latencyqps", 0, "rate of the latency measurement (-Q); 0: half of polyregion's peak of each round")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the work directory (configurations, logs, datafile)")
 	flag.Parse()
 

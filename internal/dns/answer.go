@@ -110,6 +110,8 @@ type query struct {
 	memo    []healthMemo      // target health of aliases evaluated so far
 	chain   []string          // names a CNAME chain went through
 	req     dns.Msg           // a transport's request, unpacked in place
+	store   queryStore        // what unpackQuery reads req into
+	reply   replyBuf          // a transport's reply, packed and dropped
 	out     []byte            // a transport's reply buffer
 	glue    []dns.RR          // scratch for referral glue
 }
@@ -146,7 +148,7 @@ func (q *query) reset(v *view) {
 
 // answer is Answer with a query state the caller owns (the transports keep one each).
 func (s *Server) answer(req *dns.Msg, client netip.Addr, tcp bool, q *query) *dns.Msg {
-	reply, limit := s.answerUntruncated(req, client, tcp, q)
+	reply, limit := s.answerUntruncated(req, client, tcp, q, new(replyBuf))
 	if limit > 0 {
 		truncate(reply, limit)
 	}
@@ -155,8 +157,9 @@ func (s *Server) answer(req *dns.Msg, client netip.Addr, tcp bool, q *query) *dn
 
 // answerUntruncated is answer without the truncation, and the size limit the reply must be
 // truncated to (0: none). The transport path packs first and truncates only the rare reply
-// that does not fit, which spares measuring every reply.
-func (s *Server) answerUntruncated(req *dns.Msg, client netip.Addr, tcp bool, q *query) (reply *dns.Msg, limit int) {
+// that does not fit, which spares measuring every reply. The reply is built in rb, which
+// must be zero.
+func (s *Server) answerUntruncated(req *dns.Msg, client netip.Addr, tcp bool, q *query, rb *replyBuf) (reply *dns.Msg, limit int) {
 	q.reset(s.view.Load())
 	defer func() {
 		if r := recover(); r != nil {
@@ -175,7 +178,6 @@ func (s *Server) answerUntruncated(req *dns.Msg, client netip.Addr, tcp bool, q 
 	if req == nil || req.Response {
 		return failure(req, dns.RcodeFormatError), 0
 	}
-	rb := new(replyBuf)
 	reply = &rb.msg
 	reply.Id = req.Id
 	reply.Response = true

@@ -1,10 +1,12 @@
 package dns
 
 import (
+	"bytes"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -67,6 +69,7 @@ func FuzzAnswer(f *testing.F) {
 		s := fuzzTarget(t)
 		client := netip.MustParseAddr("192.0.2.70")
 
+		checkFastPaths(t, s, raw, client)
 		// As the transports see it.
 		for _, transport := range []int{transportUDP, transportTCP} {
 			q := newQuery(s)
@@ -100,6 +103,7 @@ func FuzzAnswer(f *testing.F) {
 			if err != nil {
 				continue
 			}
+			checkFastPaths(t, s, b, client)
 			for _, transport := range []int{transportUDP, transportTCP} {
 				if resp := s.handle(b, client, transport, newQuery(s)); resp != nil {
 					checkWire(t, b, resp, transport == transportTCP)
@@ -107,6 +111,47 @@ func FuzzAnswer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkFastPaths checks that the transport path's own reading of a query (unpackQuery) and
+// packing of an answer (packAddressReply), when they take it, give what miekg/dns gives.
+func checkFastPaths(t *testing.T, s *Server, raw []byte, client netip.Addr) {
+	t.Helper()
+	var want dns.Msg
+	wantErr := want.Unpack(raw)
+	var st queryStore
+	for range 2 { // the second time with the name already in the store
+		var got dns.Msg
+		if !unpackQuery(raw, &got, &st) {
+			break
+		}
+		if wantErr != nil {
+			t.Fatalf("unpackQuery read what miekg/dns does not: %v", wantErr)
+		}
+		if !reflect.DeepEqual(&got, &want) {
+			t.Fatalf("unpackQuery read\n%s\nmiekg/dns\n%s", &got, &want)
+		}
+		if hasECS(&want) && !ecsLengthsOK(raw) {
+			t.Fatal("unpackQuery read a Client Subnet option of the wrong length")
+		}
+	}
+	if wantErr != nil {
+		return
+	}
+	for _, tcp := range []bool{false, true} {
+		r := s.Answer(&want, client, tcp)
+		got, ok := packAddressReply(r, nil)
+		if !ok {
+			continue
+		}
+		b, err := r.Pack()
+		if err != nil {
+			t.Fatalf("packAddressReply packed what miekg/dns does not: %v\n%s", err, r)
+		}
+		if !bytes.Equal(got, b) {
+			t.Fatalf("packAddressReply\n%x\nmiekg/dns\n%x\n%s", got, b, r)
+		}
+	}
 }
 
 // checkAnswer answers m over both transports and checks that the answers pack and fit.

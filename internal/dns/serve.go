@@ -30,10 +30,12 @@ const udpReadBuffer = 4 << 20
 // ctx ends, or the error that stopped a transport early (the other is stopped too).
 //
 // UDP is read by Options.UDPWorkers goroutines, each answering what it reads, so a packet
-// costs no goroutine; the socket's receive buffer is enlarged to udpReadBuffer. Each TCP
-// connection gets a goroutine; at most Options.MaxTCPConnections are served at once, and one
-// that is slower than Options.TCPIdleTimeout to deliver a query or take an answer is closed.
-// Queries on a TCP connection are answered in order.
+// costs no goroutine; on Linux each reads what is queued, up to udpBatch datagrams, with one
+// system call and sends the answers with one more. The socket's receive buffer is enlarged
+// to udpReadBuffer. Each TCP connection gets a goroutine; at most
+// Options.MaxTCPConnections are served at once, and one that is slower than
+// Options.TCPIdleTimeout to deliver a query or take an answer is closed. Queries on a TCP
+// connection are answered in order.
 func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener) error {
 	if udp == nil && tcp == nil {
 		return ErrNoListeners
@@ -91,8 +93,14 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	return firstErr
 }
 
-// serveUDP is one UDP worker: it reads a query, answers it, and reads the next.
+// serveUDP is one UDP worker: it reads a query, answers it, and reads the next. On Linux a
+// *net.UDPConn is read and answered in batches (serveUDPBatch).
 func (s *Server) serveUDP(ctx context.Context, conn net.PacketConn) error {
+	if uc, ok := conn.(*net.UDPConn); ok {
+		if batched, err := s.serveUDPBatch(ctx, uc); batched {
+			return err
+		}
+	}
 	q := newQuery(s)
 	buf := make([]byte, dns.MaxMsgSize)
 	q.out = make([]byte, maxUDPSize+1)
@@ -258,12 +266,23 @@ func (s *Server) handle(raw []byte, client netip.Addr, transport int, q *query) 
 		return nil
 	}
 	req := &q.req
-	if err := req.Unpack(raw); err != nil || (hasECS(req) && !ecsLengthsOK(raw)) {
-		s.metrics.count(transport, dns.RcodeFormatError, false, nil)
-		return rawReply(raw, dns.RcodeFormatError, q.out)
+	if !unpackQuery(raw, req, &q.store) {
+		*req = dns.Msg{} // drop what the fast path left
+		if err := req.Unpack(raw); err != nil || (hasECS(req) && !ecsLengthsOK(raw)) {
+			s.metrics.count(transport, dns.RcodeFormatError, false, nil)
+			return rawReply(raw, dns.RcodeFormatError, q.out)
+		}
 	}
-	reply, limit := s.answerUntruncated(req, client, transport == transportTCP, q)
-	wire, err := reply.PackBuffer(q.out[:cap(q.out)])
+	// The reply is packed here and dropped: its room is the query's, cleared again once
+	// packed so that it keeps nothing of the snapshot alive.
+	q.reply = replyBuf{}
+	defer func() { q.reply = replyBuf{} }()
+	reply, limit := s.answerUntruncated(req, client, transport == transportTCP, q, &q.reply)
+	wire, packed := packAddressReply(reply, q.out[:0])
+	var err error
+	if !packed || limit > 0 && len(wire) > limit {
+		wire, err = reply.PackBuffer(q.out[:cap(q.out)])
+	}
 	if err == nil && limit > 0 && len(wire) > limit {
 		truncate(reply, limit)
 		wire, err = reply.PackBuffer(q.out[:cap(q.out)])

@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -134,4 +135,99 @@ func TestTCPNotDNS(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitClosed(t, c)
+}
+
+// TestUDPBurst sends more datagrams at once than a worker reads in one batch, mixing
+// queries, a response (no answer), a short packet (no answer) and a datagram longer than any
+// query (FORMERR), and expects one answer per query, each with its query's id, from the
+// server's address.
+func TestUDPBurst(t *testing.T) {
+	ts := startServer(t, Options{UDPWorkers: 1}, fixtureSnapshot(t, nil))
+	c, err := net.Dial("udp", ts.udp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	want := map[uint16]int{} // id -> rcode
+	for i := range 3 * 32 {
+		var p []byte
+		switch i % 8 {
+		case 3: // a response: dropped
+			m := question("www.example.com.", dns.TypeA)
+			m.Response = true
+			p = mustPack(t, m)
+		case 5: // shorter than a header: dropped
+			p = []byte{1, 2, 3}
+		case 6: // longer than any query: FORMERR
+			m := question("www.example.com.", dns.TypeA)
+			m.Id = uint16(1000 + i)
+			p = append(mustPack(t, m), make([]byte, 5000)...)
+			want[m.Id] = dns.RcodeFormatError
+		default:
+			m := question("www.example.com.", dns.TypeA)
+			if i%2 == 1 {
+				m = question("nothere.example.com.", dns.TypeA)
+			}
+			m.Id = uint16(1000 + i)
+			p = mustPack(t, m)
+			want[m.Id] = map[bool]int{false: dns.RcodeSuccess, true: dns.RcodeNameError}[i%2 == 1]
+		}
+		if _, err := c.Write(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 65535)
+	for len(want) > 0 {
+		if err := c.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("%d answers missing: %v", len(want), err)
+		}
+		var r dns.Msg
+		if err := r.Unpack(buf[:n]); err != nil {
+			t.Fatal(err)
+		}
+		rcode, ok := want[r.Id]
+		if !ok {
+			t.Fatalf("unexpected or repeated answer id %d", r.Id)
+		}
+		if r.Rcode != rcode {
+			t.Errorf("id %d: rcode %s, want %s", r.Id, dns.RcodeToString[r.Rcode], dns.RcodeToString[rcode])
+		}
+		delete(want, r.Id)
+	}
+	if got := counter(t, ts.reg, "polyregion_dns_dropped_total", map[string]string{"transport": "udp"}); got != 24 {
+		t.Errorf("dropped: %v, want 24", got)
+	}
+}
+
+// TestUDPIPv6 serves an IPv6 socket: the batched reader reads IPv6 source addresses and
+// answers to them.
+func TestUDPIPv6(t *testing.T) {
+	pc, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	s := New(Options{Region: "us-east", NameServers: fixtureNameServers, Logger: testutil.NewLog(t).Logger()})
+	s.Swap(fixtureSnapshot(t, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, pc, nil) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	c := &dns.Client{Net: "udp", Timeout: 5 * time.Second}
+	m := question("www.example.com.", dns.TypeA)
+	r, _, err := c.Exchange(m, pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Id != m.Id || r.Rcode != dns.RcodeSuccess || len(r.Answer) == 0 {
+		t.Fatalf("answer:\n%s", r)
+	}
 }

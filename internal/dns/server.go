@@ -52,7 +52,8 @@ type Options struct {
 	// TCPIdleTimeout is how long a TCP connection may take to deliver each complete query
 	// (and to take each answer) before it is closed. Default 10s.
 	TCPIdleTimeout time.Duration
-	// UDPWorkers is the number of goroutines reading the UDP socket. Default GOMAXPROCS.
+	// UDPWorkers is the number of goroutines reading the UDP socket (on Linux, each up to
+	// 32 queued datagrams at a time). Default GOMAXPROCS.
 	UDPWorkers int
 }
 

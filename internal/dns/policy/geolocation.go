@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/polyregion/polyregion/internal/dns/geoip"
@@ -28,45 +29,51 @@ func Geolocation(group []*zone.RecordSet, env Env) Result {
 	if len(group) == 0 {
 		return Result{NoData: true}
 	}
+	// Candidates are tried in SetIdentifier order (stable). The server's groups come
+	// sorted, so that this allocates nothing; another group is sorted first.
+	if !slices.IsSortedFunc(group, bySetIdentifier) {
+		group = sortedCopy(group)
+	}
 	loc := env.Client.Location
-	var levels [4][]*zone.RecordSet // state, country, continent, default
+	// The level of each set: 0 state, 1 country, 2 continent, 3 default, -1 none.
+	var buf [64]int8
+	levels := buf[:0]
+	if len(group) > len(buf) {
+		levels = make([]int8, 0, len(group))
+	}
 	allDefault := true
 	for _, rs := range group {
 		g := rs.GeoLocation
-		if g == nil {
+		switch {
+		case g == nil:
 			allDefault = false
-			continue
-		}
-		if g.CountryCode == DefaultLocation {
-			levels[3] = append(levels[3], rs)
-			continue
-		}
-		allDefault = false
-		if l := geoLevel(g, loc); l >= 0 {
-			levels[l] = append(levels[l], rs)
+			levels = append(levels, -1)
+		case g.CountryCode == DefaultLocation:
+			levels = append(levels, 3)
+		default:
+			allDefault = false
+			levels = append(levels, int8(geoLevel(g, loc)))
 		}
 	}
-	var res Result
-	var fallback *zone.RecordSet
-	for _, sets := range levels {
-		if len(sets) == 0 {
-			continue
-		}
-		sets = sortedCopy(sets)
-		if fallback == nil {
-			fallback = sets[0]
-		}
-		if rs := firstHealthyOrNil(sets, &env); rs != nil {
-			res = one(rs)
-			break
+	res := Result{NoData: true}
+	fallback := -1
+levels:
+	for l := range int8(4) {
+		for i, rs := range group {
+			if levels[i] != l {
+				continue
+			}
+			if fallback < 0 {
+				fallback = i
+			}
+			if env.healthy(rs) {
+				res = Result{Sets: group[i : i+1 : i+1]}
+				break levels
+			}
 		}
 	}
-	switch {
-	case res.Sets != nil:
-	case fallback != nil:
-		res = one(fallback)
-	default:
-		res = Result{NoData: true}
+	if res.NoData && fallback >= 0 {
+		res = Result{Sets: group[fallback : fallback+1 : fallback+1]}
 	}
 	if !allDefault {
 		res.Scope = env.locationScope()
