@@ -242,14 +242,32 @@ func TestGlobalTablesWithUp(t *testing.T) {
 	converged(t, dir, 60*time.Second)
 	present(t, clients, acked)
 
+	// kill -9 of eu-west under write load in every region (its own writer's acknowledged
+	// writes are those made before the kill), then restart it.
 	eu, _ := ef.Region("eu-west")
-	wk := startWriter(us, "us-east", "kill")
+	ws = ws[:0]
+	for r, c := range clients {
+		ws = append(ws, startWriter(c, r, "kill-"+r))
+	}
+	waitFor(t, 10*time.Second, func() error { // some writes everywhere first
+		for _, w := range ws {
+			w.mu.Lock()
+			n := len(w.acked)
+			w.mu.Unlock()
+			if n < 50 {
+				return fmt.Errorf("%s: %d writes so far", w.region, n)
+			}
+		}
+		return nil
+	})
 	if err := syscall.Kill(eu.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	mustRun(t, "restart", "eu-west", "--dir", dir)
-	for k, v := range wk.finish() {
-		acked[k] = v
+	for _, w := range ws {
+		for k, v := range w.finish() {
+			acked[k] = v
+		}
 	}
 	if ef, err = app.ReadEndpointsFile(dir); err != nil { // eu-west listens on new ports
 		t.Fatal(err)
