@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pires/go-proxyproto"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Protocols of a listener.
@@ -64,6 +65,10 @@ type Socket struct {
 
 	limitLogged atomic.Int64 // unix seconds of the last "at its limit" record
 
+	// bytesIn and bytesOut are the listener's byte counters (nil without
+	// metrics), looked up once rather than for every datagram.
+	bytesIn, bytesOut prometheus.Counter
+
 	mu    sync.Mutex
 	flows map[*flow]struct{} // open flows, closed when Serve returns
 	udpBy map[netip.AddrPort]*flow
@@ -82,6 +87,10 @@ func Listen(opts SocketOptions) (*Socket, error) {
 		opts.DialTimeout = DefaultDialTimeout
 	}
 	l := &Socket{opts: opts, flows: map[*flow]struct{}{}, udpBy: map[netip.AddrPort]*flow{}}
+	if m := opts.Metrics; m != nil {
+		l.bytesIn = m.bytes.WithLabelValues(opts.Name, "in")
+		l.bytesOut = m.bytes.WithLabelValues(opts.Name, "out")
+	}
 	switch opts.Protocol {
 	case TCP:
 		if l.opts.IdleTimeout <= 0 {
@@ -161,6 +170,7 @@ type flow struct {
 	clientAP netip.AddrPort // UDP
 	upstream net.Conn
 	lastSeen atomic.Int64 // unix nanos of the last byte either way
+	bursts   atomic.Int32 // TCP: directions in a zero-copy burst, whose bytes are recorded when it ends
 	once     sync.Once
 	idle     atomic.Pointer[time.Timer]
 	header   []byte // UDP: the PROXY header sent before each datagram, nil for none
@@ -182,16 +192,31 @@ func (f *flow) close() {
 	})
 }
 
+// burstProbe is how often the idle watchdog looks again while it waits for the
+// bursts it ended to record their bytes.
+const burstProbe = 10 * time.Millisecond
+
 // watchIdle closes the flow once it has been idle for the listener's timeout.
+//
+// A TCP direction in a zero-copy burst (see pipe) records its bytes only when the
+// burst ends: a flow that looks idle while one is under way has the burst ended
+// at once (a read deadline in the past) and is closed only if it still looks
+// idle when no burst is left.
 func (f *flow) watchIdle() {
 	timeout := f.l.opts.IdleTimeout
 	check := func() {
 		idle := time.Since(time.Unix(0, f.lastSeen.Load()))
-		if idle >= timeout {
+		switch {
+		case idle < timeout:
+			f.idle.Load().Reset(timeout - idle)
+		case f.bursts.Load() > 0:
+			now := time.Now()
+			f.client.SetReadDeadline(now)
+			f.upstream.SetReadDeadline(now)
+			f.idle.Load().Reset(burstProbe)
+		default:
 			f.close()
-			return
 		}
-		f.idle.Load().Reset(timeout - idle)
 	}
 	// Armed only once f.idle is set, which check reads.
 	t := time.AfterFunc(time.Hour, check)

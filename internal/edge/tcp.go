@@ -4,7 +4,11 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func (l *Socket) serveTCP() error {
@@ -80,9 +84,9 @@ func (l *Socket) handleTCP(f *flow, c *net.TCPConn) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		l.pipe(f, upc, c, "in")
+		l.pipe(f, upc, c, l.bytesIn)
 	}()
-	l.pipe(f, c, upc, "out")
+	l.pipe(f, c, upc, l.bytesOut)
 	wg.Done()
 	wg.Wait()
 }
@@ -90,16 +94,28 @@ func (l *Socket) handleTCP(f *flow, c *net.TCPConn) {
 // bufPool holds relay buffers.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
+// burstWindow bounds one zero-copy burst of pipe: the flow's last activity is
+// recorded when a burst ends, so it is never older than this while bytes flow
+// (and the idle watchdog ends a burst early when it needs to know).
+var burstWindow = time.Second
+
 // pipe copies from src to dst until src ends, then half-closes dst, so a
 // client's or endpoint's shutdown of its sending side reaches the other end.
-func (l *Socket) pipe(f *flow, dst, src *net.TCPConn, direction string) {
+//
+// Bytes go through a buffer of this process until a read fills it: then more
+// are waiting, and the next ones are moved by the kernel from socket to socket
+// (dst.ReadFrom: splice(2) on Linux, no copy to or from this process) in a
+// burst of at most burstWindow, after which the flow is marked active and pipe
+// reads into its buffer again. Small exchanges (requests and answers) stay in
+// the buffer, where every byte marks the flow active at once.
+func (l *Socket) pipe(f *flow, dst, src *net.TCPConn, counter prometheus.Counter) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
-	var bytes float64
+	var bytes int64
 	defer func() {
-		if m := l.opts.Metrics; m != nil && bytes > 0 {
-			m.bytes.WithLabelValues(l.opts.Name, direction).Add(bytes)
+		if counter != nil && bytes > 0 {
+			counter.Add(float64(bytes))
 		}
 	}()
 	for {
@@ -110,14 +126,51 @@ func (l *Socket) pipe(f *flow, dst, src *net.TCPConn, direction string) {
 				f.close()
 				return
 			}
-			bytes += float64(n)
+			bytes += int64(n)
 		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				dst.CloseWrite()
+		switch {
+		case err == nil:
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// The idle watchdog ended a burst that had just ended by itself.
+			if src.SetReadDeadline(time.Time{}) != nil {
+				f.close()
 				return
 			}
+			continue
+		case errors.Is(err, io.EOF):
+			dst.CloseWrite()
+			return
+		default:
 			f.close()
+			return
+		}
+		if n < len(buf) {
+			continue
+		}
+		// A full buffer: a bulk transfer. The deadline ends the burst; it can only
+		// expire while no byte is in flight between the sockets, so none is lost.
+		f.bursts.Add(1)
+		err = src.SetReadDeadline(time.Now().Add(burstWindow))
+		var m int64
+		if err == nil {
+			m, err = dst.ReadFrom(src)
+		}
+		if m > 0 {
+			f.touch()
+			bytes += m
+		}
+		f.bursts.Add(-1)
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if src.SetReadDeadline(time.Time{}) != nil {
+				f.close()
+				return
+			}
+		case err != nil:
+			f.close()
+			return
+		default: // ReadFrom stops at the end of src without an error
+			dst.CloseWrite()
 			return
 		}
 	}

@@ -43,8 +43,8 @@ func (l *Socket) serveUDP(ctx context.Context) error {
 			f.close()
 			continue
 		}
-		if m := l.opts.Metrics; m != nil {
-			m.bytes.WithLabelValues(l.opts.Name, "in").Add(float64(n))
+		if l.bytesIn != nil {
+			l.bytesIn.Add(float64(n))
 		}
 	}
 }
@@ -112,8 +112,8 @@ func (l *Socket) openUDP(src, dst netip.AddrPort) *flow {
 			if _, err := l.udp.WriteToUDPAddrPort(buf[:n], src); err != nil {
 				return
 			}
-			if m := l.opts.Metrics; m != nil {
-				m.bytes.WithLabelValues(l.opts.Name, "out").Add(float64(n))
+			if l.bytesOut != nil {
+				l.bytesOut.Add(float64(n))
 			}
 		}
 	}()

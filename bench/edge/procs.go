@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// proc is a child process: a backend, a proxy or a load generator.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	log  string // its stdout and stderr
+	done chan struct{}
+	err  error // how it exited, once done is closed
+}
+
+// niceness is the nice value of every process the benchmark starts (-nice); 0: inherited.
+var niceness int
+
+// rtPriority is the SCHED_FIFO priority of the proxies and load generators (-rt), the
+// backends getting one more so that a client that never blocks (iperf3 -u -b 0) does not
+// starve the server it shares a CPU with; 0: the normal scheduler.
+var rtPriority int
+
+// command builds a command pinned to cpus with taskset when cpus is not empty, at the
+// -nice priority (or -rt). The child is killed if this program dies (PR_SET_PDEATHSIG
+// survives the exec of taskset, nice and chrt).
+func command(cpus, name string, args ...string) *exec.Cmd {
+	return commandAt(rtPriority, cpus, name, args...)
+}
+
+// backendCommand is command for a backend.
+func backendCommand(cpus, name string, args ...string) *exec.Cmd {
+	prio := rtPriority
+	if prio > 0 {
+		prio++
+	}
+	return commandAt(prio, cpus, name, args...)
+}
+
+func commandAt(prio int, cpus, name string, args ...string) *exec.Cmd {
+	if prio > 0 {
+		args = append([]string{"-f", strconv.Itoa(prio), name}, args...)
+		name = "chrt"
+	}
+	if cpus != "" {
+		args = append([]string{"-c", cpus, name}, args...)
+		name = "taskset"
+	}
+	if niceness != 0 {
+		// nice runs the program at its default priority, with a warning, when it may
+		// not raise it.
+		args = append([]string{"-n", strconv.Itoa(niceness), name}, args...)
+		name = "nice"
+	}
+	cmd := exec.Command(name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd
+}
+
+// start runs cmd in the background with its output in logPath.
+func start(name string, cmd *exec.Cmd, logPath string) (*proc, error) {
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		f.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// stop ends the process with SIGTERM, then SIGKILL after 10 s, and waits for it.
+func (p *proc) stop() {
+	if p == nil {
+		return
+	}
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// pid is the process id (taskset execs the program, so it is the program's own).
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// exited reports an error if the process has stopped.
+func (p *proc) exited() error {
+	select {
+	case <-p.done:
+		return fmt.Errorf("%s exited (%v):\n%s", p.name, p.err, p.logTail())
+	default:
+		return nil
+	}
+}
+
+// logTail is the end of the process's output, for error messages.
+func (p *proc) logTail() string {
+	b, _ := os.ReadFile(p.log)
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// freePort returns a port that is free on 127.0.0.1 for both UDP and TCP. It is free when
+// checked; the program that uses it binds it a moment later.
+func freePort() (int, error) {
+	for range 20 {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		t, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		u.Close()
+		if err == nil {
+			t.Close()
+			return port, nil
+		}
+	}
+	return 0, errors.New("no port free for both UDP and TCP on 127.0.0.1")
+}
+
+// freePorts returns n distinct free ports.
+func freePorts(n int) ([]int, error) {
+	var out []int
+	for len(out) < n {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		if !contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func contains[T comparable](xs []T, x T) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
+
+// lookSbin finds a program in PATH or /usr/sbin (not in the PATH of every user).
+func lookSbin(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	p := filepath.Join("/usr/sbin", name)
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("%s not found: run bench/edge/run.sh, which installs it", name)
+}
+
+// tool reports the Debian package version of a tool, or "?" when dpkg does not know it.
+func tool(pkg string) string {
+	out, err := exec.Command("dpkg-query", "-W", "-f", "${Version}", pkg).Output()
+	if err != nil || len(out) == 0 {
+		return "?"
+	}
+	return string(out)
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times: 100 on every Linux architecture
+// Go supports.
+const clockTicks = 100
+
+// cpuSeconds is the CPU time (user + system) a process and all its threads have used.
+func cpuSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: count fields after it.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// Fields 14 (utime) and 15 (stime) of stat(5); f[0] is field 3.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	u, err1 := strconv.ParseFloat(f[11], 64)
+	s, err2 := strconv.ParseFloat(f[12], 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return (u + s) / clockTicks, nil
+}
+
+// ticks are CPU times from /proc/stat, in clock ticks.
+type ticks struct{ busy, tasks, total float64 }
+
+// cpuBusy sums the busy and total times of the CPUs of a taskset list ("" gives zero).
+// Busy is everything but idle and iowait, softirq included; tasks is user, nice and
+// system, the time processes ran.
+func cpuBusy(list string) (ticks, error) {
+	var t ticks
+	if list == "" {
+		return t, nil
+	}
+	want := map[string]bool{}
+	for _, c := range cpuList(list) {
+		want["cpu"+strconv.Itoa(c)] = true
+	}
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return t, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || !want[f[0]] {
+			continue
+		}
+		for i, v := range f[1:] {
+			if i >= 8 { // guest times are already counted in user and nice
+				break
+			}
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return t, fmt.Errorf("/proc/stat: %q: %w", line, err)
+			}
+			t.total += n
+			if i != 3 && i != 4 { // idle, iowait
+				t.busy += n
+			}
+			if i <= 2 {
+				t.tasks += n
+			}
+		}
+	}
+	return t, nil
+}
+
+// cpuList expands a taskset CPU list ("1", "0,2", "1-3").
+func cpuList(s string) []int {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			continue
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				continue
+			}
+		}
+		for i := a; i <= b; i++ {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages, as /proc/loadavg says.
+func loadAverage() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
