@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -283,6 +285,107 @@ func TestEdgeWithUp(t *testing.T) {
 		t.Errorf("failover took %v, more than interval × threshold + 1 s = 11 s (+1 s of polling)", took)
 	}
 
+	t.Run("http and udp endpoints", func(t *testing.T) {
+		// HTTP: an ordinary web server behind the edge (no PROXY header), reached from every
+		// edge location with a plain GET.
+		web := map[string]*httptest.Server{}
+		for _, r := range []string{"us-east", "eu-west", "ap-southeast"} {
+			web[r] = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "web-"+r) }))
+			t.Cleanup(web[r].Close)
+		}
+		hp := freePortOn(t, hosts)
+		hl, err := client.CreateListener(ctx, &ga.CreateListenerInput{AcceleratorArn: aws.String(acc.Accelerator.AcceleratorArn), Protocol: gatypes.ProtocolTcp,
+			PortRanges: []gatypes.PortRange{{FromPort: aws.Int32(int32(hp)), ToPort: aws.Int32(int32(hp))}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r, srv := range web {
+			if _, err := client.CreateEndpointGroup(ctx, &ga.CreateEndpointGroupInput{ListenerArn: hl.Listener.ListenerArn, EndpointGroupRegion: aws.String(r),
+				HealthCheckProtocol: gatypes.HealthCheckProtocolHttp, HealthCheckPath: aws.String("/"), HealthCheckIntervalSeconds: aws.Int32(10), ThresholdCount: aws.Int32(1),
+				EndpointConfigurations: []gatypes.EndpointConfiguration{{EndpointId: aws.String(strings.TrimPrefix(srv.URL, "http://")), Weight: aws.Int32(128)}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for r, host := range edges {
+			waitFor(t, 20*time.Second, func() error {
+				// A new connection each time: an open flow keeps its endpoint.
+				resp, err := (&http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}).Get("http://" + net.JoinHostPort(host, strconv.Itoa(hp)) + "/")
+				if err != nil {
+					return err
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				if string(b) != "web-"+r {
+					return fmt.Errorf("GET through the %s edge: %q", r, b)
+				}
+				return nil
+			})
+		}
+		// UDP: an echo that reads the PROXY header on every datagram, checked over TCP (its
+		// TCP twin on the same port), as Global Accelerator checks UDP endpoints.
+		echo, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer echo.Close()
+		eport := echo.LocalAddr().(*net.UDPAddr).Port
+		twin, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(eport)))
+		if err != nil {
+			t.Skipf("the UDP echo's port is taken over TCP: %v", err)
+		}
+		defer twin.Close()
+		go func() {
+			for {
+				c, err := twin.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		go func() {
+			buf := make([]byte, 2048)
+			for {
+				n, from, err := echo.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				if h, payload, err := proxyproto.ParseUDPDatagram(buf[:n]); err == nil {
+					echo.WriteTo(fmt.Appendf(nil, "%s %s", h.SourceAddr, payload), from)
+				}
+			}
+		}()
+		up := freePortOn(t, hosts)
+		ul, err := client.CreateListener(ctx, &ga.CreateListenerInput{AcceleratorArn: aws.String(acc.Accelerator.AcceleratorArn), Protocol: gatypes.ProtocolUdp,
+			PortRanges: []gatypes.PortRange{{FromPort: aws.Int32(int32(up)), ToPort: aws.Int32(int32(up))}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.CreateEndpointGroup(ctx, &ga.CreateEndpointGroupInput{ListenerArn: ul.Listener.ListenerArn, EndpointGroupRegion: aws.String("eu-west"),
+			HealthCheckIntervalSeconds: aws.Int32(10), ThresholdCount: aws.Int32(1),
+			EndpointConfigurations: []gatypes.EndpointConfiguration{{EndpointId: aws.String(echo.LocalAddr().String()), Weight: aws.Int32(128), ClientIPPreservationEnabled: aws.Bool(true)}}}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 20*time.Second, func() error {
+			c, err := net.Dial("udp", net.JoinHostPort(edges["ap-southeast"], strconv.Itoa(up)))
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(time.Second))
+			c.Write([]byte("ping"))
+			buf := make([]byte, 512)
+			n, err := c.Read(buf)
+			if err != nil {
+				return err
+			}
+			if want := c.LocalAddr().String() + " ping"; string(buf[:n]) != want {
+				return fmt.Errorf("UDP through the ap-southeast edge: %q, want %q", buf[:n], want)
+			}
+			return nil
+		})
+	})
+
 	t.Run("traffic dial example", func(t *testing.T) {
 		west, east := startEdgeBackend(t, "dial-west"), startEdgeBackend(t, "dial-east")
 		p := edgeListener(t, client, acc.Accelerator.AcceleratorArn, hosts, gatypes.ClientAffinityNone, map[string][]gatypes.EndpointConfiguration{
@@ -341,10 +444,10 @@ func TestEdgeWithUp(t *testing.T) {
 			eps = append(eps, endpoint(startEdgeBackend(t, fmt.Sprint("aff", i)).addr(), 128))
 		}
 		p := edgeListener(t, client, acc.Accelerator.AcceleratorArn, hosts, gatypes.ClientAffinitySourceIp, map[string][]gatypes.EndpointConfiguration{"us-east": eps}, 100)
-		const clients = 200
+		const clients = 1000
 		first := map[string]string{}
 		for i := range clients {
-			src := fmt.Sprintf("127.0.3.%d", i+1)
+			src := fmt.Sprintf("127.0.%d.%d", 3+i/250, i%250+1)
 			for j := range 3 {
 				line, err := flow(src, edges["us-east"], p)
 				if err != nil {
@@ -389,6 +492,7 @@ func TestEdgeWithUp(t *testing.T) {
 				moved++
 			}
 		}
+		t.Logf("%.3f of %d clients moved after removing one of five endpoints", float64(moved)/clients, clients)
 		if f := float64(moved) / clients; f > 1.0/5+0.02 {
 			t.Errorf("%.3f of clients moved after removing one of five endpoints", f)
 		}
