@@ -264,8 +264,31 @@ func TestEdgeWithUp(t *testing.T) {
 	if line, err := openR.ReadString('\n'); err != nil || line != "still open\n" {
 		t.Fatalf("the open flow after the dial change: %q, %v", line, err)
 	}
+	// Dial back to 100 and the endpoint's weight to 0: new flows still avoid it, the open
+	// flow goes on.
+	if _, err := client.UpdateEndpointGroup(ctx, &ga.UpdateEndpointGroupInput{EndpointGroupArn: aws.String(groupArn["us-east"]), TrafficDialPercentage: aws.Float32(100),
+		EndpointConfigurations: []gatypes.EndpointConfiguration{{EndpointId: aws.String(backends["us-east"].addr()), Weight: aws.Int32(0), ClientIPPreservationEnabled: aws.Bool(true)}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() error {
+		line, err := flow("", edges["us-east"], port)
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(line, "us-east ") {
+			return fmt.Errorf("weight 0 but %q", line)
+		}
+		return nil
+	})
+	fmt.Fprintf(open, "still open after the weight change\n")
+	if line, err := openR.ReadString('\n'); err != nil || line != "still open after the weight change\n" {
+		t.Fatalf("the open flow after the weight change: %q, %v", line, err)
+	}
 	open.Close()
-	client.UpdateEndpointGroup(ctx, &ga.UpdateEndpointGroupInput{EndpointGroupArn: aws.String(groupArn["us-east"]), TrafficDialPercentage: aws.Float32(100)})
+	if _, err := client.UpdateEndpointGroup(ctx, &ga.UpdateEndpointGroupInput{EndpointGroupArn: aws.String(groupArn["us-east"]),
+		EndpointConfigurations: []gatypes.EndpointConfiguration{{EndpointId: aws.String(backends["us-east"].addr()), Weight: aws.Int32(128), ClientIPPreservationEnabled: aws.Bool(true)}}}); err != nil {
+		t.Fatal(err)
+	}
 
 	// Failover: eu-west's endpoint fails its check (interval 10 s, threshold 1); new flows
 	// at the eu-west edge go to the next closest group, us-east, within 11 s.
