@@ -119,3 +119,34 @@ func decodeConflict(k, v []byte) (Conflict, error) {
 	}
 	return c, d.err
 }
+
+// TrimConflicts adds to b the deletion of every conflict record of (service, stream) but the
+// newest keep, read from r, and returns how many it deletes (one range deletion).
+func TrimConflicts(r kv.Reader, b kv.Batch, service, stream string, keep int) (int, error) {
+	p := conflictStreamPrefix(service, stream)
+	it, err := r.ReverseIter(p, kv.PrefixEnd(p))
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	seen := 0
+	var newestDropped []byte
+	n := 0
+	for it.Next() {
+		seen++
+		if seen <= keep {
+			continue
+		}
+		if newestDropped == nil {
+			newestDropped = append([]byte(nil), it.Key()...)
+		}
+		n++
+	}
+	if err := it.Close(); err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		b.DeleteRange(p, append(newestDropped, 0))
+	}
+	return n, nil
+}

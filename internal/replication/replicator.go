@@ -1,7 +1,9 @@
 package replication
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -65,10 +67,11 @@ type ReplicatorOptions struct {
 }
 
 // Replicator runs this region's pulls: one loop per [Subscription], which asks
-// the source for the stream from the stored cursor, applies each frame through
-// the Sink before reading the next (so a slow receiver slows the source's
-// writes to this stream's pull, not its memory), and reconnects with backoff
-// after any failure. It is safe for concurrent use.
+// the source for the stream from the stored cursor, applies each frame — with
+// the frames that arrived meanwhile, up to 4 MiB, in one Sink.Apply — before
+// reading more (so a slow receiver slows the source's writes to this stream's
+// pull, not its memory), and reconnects with backoff after any failure. It is
+// safe for concurrent use.
 type Replicator struct {
 	opts ReplicatorOptions
 
@@ -244,6 +247,7 @@ func (p *pull) run(ctx context.Context) {
 		}
 	}()
 	for ctx.Err() == nil {
+		began := time.Now()
 		err := p.once(ctx)
 		if ctx.Err() != nil {
 			return
@@ -253,8 +257,9 @@ func (p *pull) run(ctx context.Context) {
 			continue
 		}
 		p.setError(err)
-		log.Debug("replication: pull ended", "err", err, "retry_in", backoff)
-		t := time.NewTimer(backoff)
+		wait := retryWait(backoff, time.Since(began))
+		log.Debug("replication: pull ended", "err", err, "retry_in", wait)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -263,6 +268,17 @@ func (p *pull) run(ctx context.Context) {
 		}
 		backoff = min(2*backoff, o.MaxBackoff)
 	}
+}
+
+// retryWait is how long to wait before the next pull after one that failed having taken
+// took: what is left of the backoff. A pull that hung for the whole backoff or longer (a
+// dial into a partition that black-holes bytes, which the peer transport gives up on after
+// a few seconds) is retried at once, so that a connection attempt is always under way and
+// the pull resumes as soon as the partition heals — its held bytes are delivered then —
+// rather than after a backoff that began just before the heal. Quick failures (a refused
+// connection, an error status) still wait the whole backoff.
+func retryWait(backoff, took time.Duration) time.Duration {
+	return max(backoff-took, 0)
 }
 
 // errIdle ends a pull whose source went silent.
@@ -295,8 +311,12 @@ func (p *pull) once(ctx context.Context) error {
 	idle := time.AfterFunc(o.IdleTimeout, func() { cancel(errIdle) })
 	defer idle.Stop()
 	applied := false
+	body := bufio.NewReaderSize(resp.Body, coalesceBuffer)
 	for {
-		b, err := ReadBatch(resp.Body)
+		b, err := ReadBatch(body)
+		if err == nil {
+			err = coalesce(body, b)
+		}
 		if err != nil {
 			if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 				err = cause
@@ -313,6 +333,11 @@ func (p *pull) once(ctx context.Context) error {
 		for i := range b.Records {
 			o.Clock.Observe(b.Records[i].Version.TS)
 		}
+		if !b.Watermark.IsZero() {
+			// The source's clock read past it: writes made here afterwards are younger
+			// than every write the source made before (tombstone collection relies on it).
+			o.Clock.Observe(b.Watermark)
+		}
 		if err := p.sub.Sink.Apply(p.sub.Source, p.sub.Stream, b); err != nil {
 			return fmt.Errorf("applying records up to position %d: %w", b.Next, err)
 		}
@@ -320,6 +345,50 @@ func (p *pull) once(ctx context.Context) error {
 		cursor = b.Next
 		p.recordFrame(b)
 	}
+}
+
+// Frames that have already arrived when one is read are applied with it, in one Sink.Apply
+// (one durable commit), up to about coalesceBytes of frames: a source sends a frame per
+// commit when it keeps up, and a receiver that committed each on its own would be bound by
+// its commit latency (a few hundred frames a second) however small the frames. The buffer
+// holds what the transport has delivered; nothing waits for more.
+const (
+	coalesceBuffer = 256 << 10
+	coalesceBytes  = 4 << 20
+)
+
+// coalesce appends to b the frames already buffered in r, whole, up to coalesceBytes.
+func coalesce(r *bufio.Reader, b *Batch) error {
+	for taken := 0; taken < coalesceBytes; {
+		n := r.Buffered()
+		if n < 4 {
+			return nil
+		}
+		hdr, err := r.Peek(4)
+		if err != nil {
+			return nil
+		}
+		size := 4 + int(binary.BigEndian.Uint32(hdr))
+		if size > n {
+			return nil // not all here: it is read (and waited for) on its own
+		}
+		next, err := ReadBatch(r)
+		if err != nil {
+			return err
+		}
+		if next.Next < b.Next {
+			return fmt.Errorf("source went back from position %d to %d", b.Next, next.Next)
+		}
+		b.Records = append(b.Records, next.Records...)
+		b.Next, b.Head = next.Next, max(b.Head, next.Head)
+		// An earlier frame's watermark stays true after later frames: it bounds every
+		// record after that frame from below.
+		if !next.Watermark.IsZero() {
+			b.Watermark = next.Watermark
+		}
+		taken += size
+	}
+	return nil
 }
 
 // recordFrame updates the status and metrics after b was applied.

@@ -284,7 +284,7 @@ func (l *changeLog) reserveStamped(n, stamped int, clock *replication.Clock) (ui
 }
 
 // position returns, at one instant, the frontier, the last number handed out and a
-// timestamp below every write stamped after the frontier (clock's latest reading when
+// timestamp below every write stamped after the frontier (a new reading of clock when
 // nothing is in flight; zero when clock is nil).
 func (l *changeLog) position(clock *replication.Clock) (frontier, last uint64, watermark replication.Timestamp) {
 	l.mu.Lock()
@@ -304,7 +304,9 @@ func (l *changeLog) position(clock *replication.Clock) (frontier, last uint64, w
 		return frontier, last, replication.Timestamp{}
 	}
 	if lowSeq == 0 {
-		return frontier, last, clock.Peek()
+		// A reading, not a peek: an idle region's watermark moves on with its clock, so
+		// that it does not hold tombstone collection back at its last write.
+		return frontier, last, clock.Now()
 	}
 	return frontier, last, before(low)
 }

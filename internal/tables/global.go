@@ -155,6 +155,9 @@ func (s *Service) initGlobal() error {
 	}
 	s.global.wake = make(chan struct{}, 1)
 	s.global.backfills = map[string]context.CancelFunc{}
+	if err := s.initTombstones(); err != nil {
+		return err
+	}
 	// The clock starts past every write this region stamped before a restart.
 	for _, t := range s.tables {
 		if t.currentSettings().global == nil {
@@ -221,6 +224,11 @@ func (s *Service) runGlobal(ctx context.Context) {
 			_ = s.replicator.Run(ctx)
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.runTombstones(ctx)
+	}()
 	s.global.mu.Lock()
 	s.global.ctx = ctx
 	s.global.mu.Unlock()

@@ -165,25 +165,63 @@ func (s *Service) Cursor(source, stream string) (uint64, error) {
 
 // readCursor returns the stored position of source for t, 0 unless stored for replica id.
 func (s *Service) readCursor(r kv.Reader, t *table, source, id string) (uint64, error) {
-	v, err := r.Get(cursorKey(t.meta.ID, source))
-	if errors.Is(err, kv.ErrNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	if len(v) < 8 {
-		return 0, fmt.Errorf("cursor of %s for %s: %d bytes", source, t.meta.Name, len(v))
-	}
-	if string(v[8:]) != id {
-		return 0, nil
-	}
-	return binary.BigEndian.Uint64(v), nil
+	pos, _, err := readCursorState(r, t, source, id)
+	return pos, err
 }
 
-// setCursor adds the cursor of source (replica id) for t to b.
+// readCursorState returns the stored position of source for t and the latest watermark
+// received from it with the records up to there (zero: none yet); both zero unless stored
+// for replica id.
+func readCursorState(r kv.Reader, t *table, source, id string) (uint64, replication.Timestamp, error) {
+	v, err := r.Get(cursorKey(t.meta.ID, source))
+	if errors.Is(err, kv.ErrNotFound) {
+		return 0, replication.Timestamp{}, nil
+	}
+	if err != nil {
+		return 0, replication.Timestamp{}, err
+	}
+	pos, storedID, wm, err := decodeCursor(v)
+	if err != nil {
+		return 0, replication.Timestamp{}, fmt.Errorf("cursor of %s for %s: %w", source, t.meta.Name, err)
+	}
+	if storedID != id {
+		return 0, replication.Timestamp{}, nil
+	}
+	return pos, wm, nil
+}
+
+// A cursor's value: the position (8 bytes big-endian), the source replica's id, and, once a
+// watermark came with the records, a zero byte and the watermark (12 bytes). Replica ids
+// never contain a zero byte; cursors stored without a watermark stay readable.
+func encodeCursor(pos uint64, id string, wm replication.Timestamp) []byte {
+	b := make([]byte, 0, 8+len(id)+1+replication.TimestampSize)
+	b = append(binary.BigEndian.AppendUint64(b, pos), id...)
+	if !wm.IsZero() {
+		b = wm.Append(append(b, 0))
+	}
+	return b
+}
+
+func decodeCursor(v []byte) (pos uint64, id string, wm replication.Timestamp, err error) {
+	if len(v) < 8 {
+		return 0, "", wm, fmt.Errorf("%d bytes", len(v))
+	}
+	pos, rest := binary.BigEndian.Uint64(v), v[8:]
+	if i := bytes.IndexByte(rest, 0); i >= 0 {
+		if len(rest)-i-1 != replication.TimestampSize {
+			return 0, "", wm, fmt.Errorf("watermark of %d bytes", len(rest)-i-1)
+		}
+		if wm, err = replication.DecodeTimestamp(rest[i+1:]); err != nil {
+			return 0, "", wm, err
+		}
+		rest = rest[:i]
+	}
+	return pos, string(rest), wm, nil
+}
+
+// setCursor adds the cursor of source (replica id) for t to b, with no watermark.
 func setCursor(b kv.Batch, t *table, source, id string, pos uint64) {
-	b.Set(cursorKey(t.meta.ID, source), append(binary.BigEndian.AppendUint64(nil, pos), id...))
+	b.Set(cursorKey(t.meta.ID, source), encodeCursor(pos, id, replication.Timestamp{}))
 }
 
 // Apply applies the records of one frame pulled from source, with the cursor, in one
@@ -205,10 +243,21 @@ func (s *Service) Apply(source, stream string, in *replication.Batch) error {
 		incoming = append(incoming, w)
 	}
 	id := g.Record.replica(source).ID
-	n, err := s.applyIncoming(t, incoming, func(b kv.Batch) { setCursor(b, t, source, id, in.Next) })
+	// The watermark goes with the cursor: a frame without one keeps the last received (it
+	// still bounds every later write of the source from below).
+	wm := in.Watermark
+	if _, held, err := readCursorState(s.store, t, source, id); err != nil {
+		return err
+	} else if wm.Compare(held) < 0 {
+		wm = held
+	}
+	n, err := s.applyIncoming(t, incoming, func(b kv.Batch) {
+		b.Set(cursorKey(t.meta.ID, source), encodeCursor(in.Next, id, wm))
+	})
 	if err != nil {
 		return err
 	}
+	s.noteConflicts(t, n)
 	s.opts.ReplicationMetrics.CountConflicts(replicationService, stream, n)
 	return nil
 }
@@ -320,6 +369,8 @@ func (s *Service) applyIncoming(t *table, in []incomingWrite, extra func(kv.Batc
 		m.origin = &replicated{version: w.version, context: w.context, stamp: stamp}
 		if outcome == replication.ConflictLoses {
 			m.origin.version, m.origin.context = h.stamp.stamp.Version, h.stamp.stamp.Context
+		} else if !w.deleted {
+			m.origin.image = w.item // stored as it came: the source encoded it (attr.EncodeItem)
 		}
 		h.item = newItem
 		if stamp != nil {

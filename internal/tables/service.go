@@ -62,6 +62,10 @@ type Options struct {
 
 	// tuneReplicator, set by tests, adjusts the replicator's options (shorter timeouts).
 	tuneReplicator func(*replication.ReplicatorOptions)
+	// tombstoneInterval and conflictsKept, set by tests, replace tombstoneInterval and
+	// conflictsKept (tombstones.go).
+	tombstoneInterval time.Duration
+	conflictsKept     int
 }
 
 var (
@@ -124,6 +128,7 @@ type Service struct {
 	clock      *replication.Clock
 	replicator *replication.Replicator // nil without Peers
 	global     globalWork
+	tombstones tombstoneWork
 }
 
 // New returns a Service over opts.Store, with the table catalog loaded from it.

@@ -29,6 +29,9 @@ type replicated struct {
 	version replication.Version // the write's (zero: an item written before the table was global)
 	context replication.Context // the write's causal context, for the change-log record
 	stamp   *stampEntry         // the stamp to store; nil: none
+	// image is the encoding (attr.EncodeItem) of new as it came, when it is the incoming
+	// write's; nil: encode new.
+	image []byte
 }
 
 // changed reports whether the mutation changes anything.
@@ -162,7 +165,10 @@ func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv
 	encoded := make([][]byte, len(changing))
 	indexed := make([][]indexWrite, len(changing))
 	for i, m := range changing {
-		if m.new != nil {
+		switch {
+		case m.new != nil && m.origin != nil && m.origin.image != nil:
+			encoded[i] = m.origin.image
+		case m.new != nil:
 			encoded[i] = attr.EncodeItem(m.new)
 		}
 		w, err := indexWrites(m, encoded[i])
@@ -197,6 +203,15 @@ func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv
 	b := s.store.NewBatch()
 	events := make([]changeEvent, 0, len(changing))
 	var notify []string
+	var tombstones map[*table]int // written, for the collection (tombstones.go)
+	tombstone := func(t *table, st *stampEntry) {
+		if st.deleted {
+			if tombstones == nil {
+				tombstones = map[*table]int{}
+			}
+			tombstones[t]++
+		}
+	}
 	for i, m := range changing {
 		rec := changeRecord{Seq: next[m.t.log], Time: rc.now, Region: s.opts.Region, TTL: m.ttl}
 		next[m.t.log]++
@@ -235,6 +250,7 @@ func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv
 			}
 			if m.origin.stamp != nil {
 				b.Set(m.t.stampKey(m.key), m.origin.stamp.encode())
+				tombstone(m.t, m.origin.stamp)
 			}
 		case stampedLog[m.t.log]:
 			tss := stamps[m.t.log]
@@ -244,6 +260,7 @@ func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv
 			rec.Context = held[i].stamp.Context.With(v)
 			st := stampEntry{stamp: replication.Stamp{Version: v, Context: rec.Context}, deleted: m.new == nil, zones: pins[i]}
 			b.Set(m.t.stampKey(m.key), st.encode())
+			tombstone(m.t, &st)
 			if !slices.Contains(notify, m.t.meta.Name) {
 				notify = append(notify, m.t.meta.Name)
 			}
@@ -253,6 +270,7 @@ func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv
 	}
 	for _, m := range stampOnly {
 		b.Set(m.t.stampKey(m.key), m.origin.stamp.encode())
+		tombstone(m.t, m.origin.stamp)
 	}
 	if extra != nil {
 		extra(b)
@@ -262,6 +280,9 @@ func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv
 	}
 	for _, e := range events {
 		s.metrics.changes.WithLabelValues(e.String()).Inc()
+	}
+	for t, n := range tombstones {
+		s.noteTombstones(t, n)
 	}
 	if srv := s.opts.Replication; srv != nil {
 		for _, name := range notify {
