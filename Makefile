@@ -37,6 +37,9 @@ unit:
 bench:
 	$(GO) run ./bench/netsim
 	bash bench/dns/run.sh
+	bash bench/tables/run.sh
+	bash bench/edge/run.sh
+	bash bench/global-tables/run.sh
 
 ## fuzz: run each fuzz target for a short while (FUZZTIME=30s)
 FUZZTIME ?= 30s

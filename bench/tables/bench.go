@@ -29,6 +29,7 @@ type config struct {
 	perfDir    string
 	cpuProfile string
 	gomaxprocs int
+	gogc       string
 	keep       bool
 }
 
@@ -62,6 +63,11 @@ func (c config) validate() error {
 	}
 	if c.gomaxprocs < 0 || c.gomaxprocs > 64 {
 		errs = append(errs, fmt.Errorf("-gomaxprocs %d: want 0 to 64", c.gomaxprocs))
+	}
+	if c.gogc != "" && c.gogc != "off" {
+		if n, err := strconv.Atoi(c.gogc); err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("-gogc %q: want a percentage of at least 1, or off", c.gogc))
+		}
 	}
 	if c.retries < 0 || c.retries > 20 {
 		errs = append(errs, fmt.Errorf("-retries %d: want 0 to 20", c.retries))
@@ -296,7 +302,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			s.stop()
 		}
 	}()
-	s, err := startPolyregion(ctx, bin, dir, cfg.serverCPUs, cfg.gomaxprocs)
+	s, err := startPolyregion(ctx, bin, dir, cfg.serverCPUs, cfg.gomaxprocs, cfg.gogc)
 	if err != nil {
 		return err
 	}
@@ -323,6 +329,9 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	if cfg.gomaxprocs > 0 {
 		pin += fmt.Sprintf("; polyregion with GOMAXPROCS=%d", cfg.gomaxprocs)
+	}
+	if cfg.gogc != "" {
+		pin += "; polyregion with GOGC=" + cfg.gogc
 	}
 	fmt.Fprintf(out, "bench/tables: %s/%s, %d CPUs, GOMAXPROCS=%d here, %s; load average %s\n",
 		runtime.GOOS, runtime.GOARCH, machineCPUs(), runtime.GOMAXPROCS(0), pin, loadAverage())

@@ -50,6 +50,7 @@ func main() {
 	flag.IntVar(&cfg.retries, "retries", cfg.retries, "measurements to run again (in the whole run) when other processes used more than 10% of a pinned CPU")
 	flag.StringVar(&cfg.perfDir, "perf", "", "directory for `perf record -g` profiles of polyregion during round 1 (one per workload); empty: none")
 	flag.IntVar(&cfg.gomaxprocs, "gomaxprocs", 0, "GOMAXPROCS for polyregion; 0: the Go runtime's choice (the number of CPUs it is pinned to)")
+	flag.StringVar(&cfg.gogc, "gogc", "", "GOGC for polyregion (a percentage, or off); empty: the Go runtime's default (100)")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of this program (the SDK clients) during the rounds to this file")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the work directory (configurations, logs, data)")
 	flag.Parse()

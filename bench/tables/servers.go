@@ -153,7 +153,7 @@ func freePort() (int, error) {
 // `polyregion init` (which generates the fleet's credentials) and `polyregion serve`, learns
 // the endpoint from run.json and the credentials from the fleet's polyregion.yaml. Writes
 // are synced as in production: nothing here changes that.
-func startPolyregion(ctx context.Context, bin, dir, cpus string, gomaxprocs int) (*server, error) {
+func startPolyregion(ctx context.Context, bin, dir, cpus string, gomaxprocs int, gogc string) (*server, error) {
 	cfg := fleetcfg.Config{
 		Regions: []fleetcfg.Region{{
 			Name: "us-east", Lat: 38.9, Lon: -77.4, Zone: "us",
@@ -185,6 +185,9 @@ func startPolyregion(ctx context.Context, bin, dir, cpus string, gomaxprocs int)
 	cmd.Env = os.Environ()
 	if gomaxprocs > 0 {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
+	}
+	if gogc != "" {
+		cmd.Env = append(cmd.Env, "GOGC="+gogc)
 	}
 	s, err := start("polyregion", cmd, filepath.Join(dir, "polyregion.log"))
 	if err != nil {

@@ -2,9 +2,11 @@ package tables
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 
+	"github.com/polyregion/polyregion/internal/kv"
 	"github.com/polyregion/polyregion/internal/tables/attr"
 	"github.com/polyregion/polyregion/internal/tables/expr"
 )
@@ -200,7 +202,9 @@ type getItemInput struct {
 }
 
 type getItemOutput struct {
-	Item             *attr.Item        `json:"Item,omitempty"` // an empty projection gives {}
+	// Item is the item: a *attr.Item (an empty projection gives {}) or its attr.RawJSON;
+	// nil when there is none.
+	Item             any               `json:"Item,omitempty"`
 	ConsumedCapacity *consumedCapacity `json:"ConsumedCapacity,omitempty"`
 }
 
@@ -234,15 +238,43 @@ func (s *Service) getItem(_ *requestContext, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	consistent := in.ConsistentRead != nil && *in.ConsistentRead
+	if proj == nil {
+		return s.getWholeItem(t, key, in.ReturnConsumedCapacity, consistent)
+	}
 	item, err := s.readItem(s.store, key)
 	if err != nil {
 		return nil, err
 	}
-	consistent := in.ConsistentRead != nil && *in.ConsistentRead
 	out := getItemOutput{ConsumedCapacity: capacity(in.ReturnConsumedCapacity, t.meta.Name, item.Size(), false, consistent)}
 	if item != nil {
 		p := project(proj, item)
 		out.Item = &p
+	}
+	return out, nil
+}
+
+// getWholeItem answers a GetItem without a projection: the stored item is written out as
+// JSON straight from its storage encoding, never decoded into an attr.Item.
+func (s *Service) getWholeItem(t *table, key []byte, consumed *string, consistent bool) (any, error) {
+	b, err := s.store.Get(key)
+	if errors.Is(err, kv.ErrNotFound) {
+		return getItemOutput{ConsumedCapacity: capacity(consumed, t.meta.Name, 0, false, consistent)}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading item: %w", err)
+	}
+	item, err := attr.AppendStoredJSON(make([]byte, 0, len(b)+len(b)/4+64), b)
+	if err != nil {
+		return nil, fmt.Errorf("decoding item %q: %w", key, err)
+	}
+	out := getItemOutput{Item: attr.RawJSON(item)}
+	if consumed != nil && *consumed != "NONE" {
+		size, err := attr.StoredSize(b)
+		if err != nil {
+			return nil, fmt.Errorf("decoding item %q: %w", key, err)
+		}
+		out.ConsumedCapacity = capacity(consumed, t.meta.Name, size, false, consistent)
 	}
 	return out, nil
 }

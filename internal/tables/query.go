@@ -33,6 +33,7 @@ type pageRequest struct {
 	limit        int                   // items evaluated at most; 0: no limit
 	skip         func(key []byte) bool // keys not part of the read (another segment); nil: none
 	match        func(attr.Item) bool  // items not part of the read (outside the key condition); nil: all
+	matchAttrs   []string              // the attributes match looks at (nil: unknown, match needs whole items)
 	filter       *expr.Condition       // nil: keep all
 	proj         *expr.Projection      // nil: all attributes
 	count        bool                  // Select COUNT: no items returned
@@ -49,7 +50,9 @@ type pageRequest struct {
 
 // pageOutput is the response of Query and Scan.
 type pageOutput struct {
-	Items            *[]attr.Item      `json:"Items,omitempty"` // nil for Select COUNT; else present, [] when empty
+	// Items is nil for Select COUNT, else present ([] when empty): a *[]attr.Item, or the
+	// JSON array of the items as an attr.RawJSON.
+	Items            any               `json:"Items,omitempty"`
 	Count            int               `json:"Count"`
 	ScannedCount     int               `json:"ScannedCount"`
 	LastEvaluatedKey attr.Item         `json:"LastEvaluatedKey,omitempty"`
@@ -82,6 +85,9 @@ func (s *Service) readPage(r *pageRequest) (*pageOutput, error) {
 		return nil, fmt.Errorf("reading table %s: %w", r.t.meta.Name, err)
 	}
 	defer it.Close()
+	if r.whole() {
+		return s.readWholePage(r, it)
+	}
 	out := &pageOutput{}
 	var items []attr.Item
 	if !r.count {
@@ -147,6 +153,94 @@ func (s *Service) readPage(r *pageRequest) (*pageOutput, error) {
 	}
 	out.ConsumedCapacity = capacity(r.consumed, r.t.meta.Name, size, false, r.consistent)
 	return out, nil
+}
+
+// whole reports whether the page returns its items whole, as they are stored (or none, for
+// Select COUNT): no filter, projection or index entry to turn into something else, and a key
+// condition (if any) that looks at attributes known in advance.
+func (r *pageRequest) whole() bool {
+	return r.filter == nil && r.proj == nil && r.fetch == nil && r.image == nil &&
+		(r.match == nil || r.matchAttrs != nil)
+}
+
+// readWholePage is readPage for a page that returns items whole (r.whole()): each item's
+// JSON is written straight from its storage encoding into the page's, and only the
+// attributes the key condition looks at are decoded.
+func (s *Service) readWholePage(r *pageRequest, it kv.Iterator) (*pageOutput, error) {
+	out := &pageOutput{}
+	var page []byte
+	if !r.count {
+		page = append(pageBuffer(r.limit), '[')
+	}
+	size := 0
+	var last, keys attr.Item
+	stopped := false
+	for it.Next() {
+		if stopped {
+			// One more item: the page ends before the data does.
+			if r.lastKey != nil {
+				out.LastEvaluatedKey = r.lastKey(last)
+			} else {
+				out.LastEvaluatedKey = r.t.keysOf(last)
+			}
+			break
+		}
+		if r.skip != nil && r.skip(it.Key()) {
+			continue
+		}
+		v := it.Value()
+		if r.match != nil {
+			var err error
+			if keys, err = attr.StoredAttributes(keys, v, r.matchAttrs...); err != nil {
+				return nil, fmt.Errorf("decoding item %q of table %s: %w", it.Key(), r.t.meta.Name, err)
+			}
+			if !r.match(keys) {
+				continue
+			}
+		}
+		n, err := attr.StoredSize(v)
+		if err != nil {
+			return nil, fmt.Errorf("decoding item %q of table %s: %w", it.Key(), r.t.meta.Name, err)
+		}
+		out.ScannedCount++
+		out.Count++
+		size += n
+		if !r.count {
+			if out.Count > 1 {
+				page = append(page, ',')
+			}
+			if page, err = attr.AppendStoredJSON(page, v); err != nil {
+				return nil, fmt.Errorf("decoding item %q of table %s: %w", it.Key(), r.t.meta.Name, err)
+			}
+		}
+		if r.limit > 0 && out.ScannedCount >= r.limit || size >= maxPageBytes {
+			stopped = true
+			// The key of the last item read, in case another follows (the value is
+			// valid only until Next).
+			if last, err = attr.DecodeItem(v); err != nil {
+				return nil, fmt.Errorf("decoding item %q of table %s: %w", it.Key(), r.t.meta.Name, err)
+			}
+		}
+	}
+	if err := it.Close(); err != nil {
+		return nil, fmt.Errorf("reading table %s: %w", r.t.meta.Name, err)
+	}
+	if !r.count {
+		out.Items = attr.RawJSON(append(page, ']'))
+	}
+	out.ConsumedCapacity = capacity(r.consumed, r.t.meta.Name, size, false, r.consistent)
+	return out, nil
+}
+
+// pageBuffer returns a buffer for a page of at most limit items (0: no limit), sized for
+// short pages of YCSB-like items so that it seldom grows.
+func pageBuffer(limit int) []byte {
+	const perItem = 1536
+	n := 64 << 10
+	if limit > 0 && limit*perItem < n {
+		n = limit * perItem
+	}
+	return make([]byte, 0, n)
 }
 
 // checkSelect validates Select against the projection given (AttributesToGet or
@@ -351,7 +445,7 @@ func (s *Service) query(_ *requestContext, body []byte) (any, error) {
 	req := &pageRequest{
 		t:       t,
 		reverse: in.ScanIndexForward != nil && !*in.ScanIndexForward,
-		limit:   limit, match: kc.Match, filter: filter, proj: proj, count: sel == selectCount,
+		limit:   limit, match: kc.Match, matchAttrs: keyConditionAttrs(kc), filter: filter, proj: proj, count: sel == selectCount,
 		consumed: in.ReturnConsumedCapacity, consistent: consistent,
 	}
 	if x == nil {
@@ -392,6 +486,14 @@ func (s *Service) query(_ *requestContext, body []byte) (any, error) {
 		}
 	}
 	return s.readPage(req)
+}
+
+// keyConditionAttrs returns the attributes kc.Match looks at.
+func keyConditionAttrs(kc *expr.KeyCondition) []string {
+	if kc.Sort == nil {
+		return []string{kc.PartitionKey}
+	}
+	return []string{kc.PartitionKey, kc.Sort.Key}
 }
 
 // sortBounds narrows a page request to the sort key range r within the partition at

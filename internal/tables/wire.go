@@ -9,8 +9,10 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/polyregion/polyregion/internal/awsapi"
@@ -120,7 +122,10 @@ func (s *Service) serveOperation(w http.ResponseWriter, r *http.Request, rc *req
 	if _, err := awsapi.Verify(r, "dynamodb", s.opts.Credentials, rc.now); err != nil {
 		return s.writeError(w, r, rc, authError(err))
 	}
-	body, err := io.ReadAll(r.Body)
+	bodyBuf := getBuffer()
+	defer putBuffer(bodyBuf)
+	body, err := readBody(r.Body, r.ContentLength, (*bodyBuf)[:0])
+	*bodyBuf = body
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -147,12 +152,54 @@ func (s *Service) serveOperation(w http.ResponseWriter, r *http.Request, rc *req
 		return s.writeError(w, r, rc, err)
 	}
 	// attr.Marshal: json.Marshal would re-scan every item it writes (see its doc).
-	resp, err := attr.Marshal(out)
+	respBuf := getBuffer()
+	defer putBuffer(respBuf)
+	resp, err := attr.AppendMarshal((*respBuf)[:0], out)
 	if err != nil {
 		return s.writeError(w, r, rc, fmt.Errorf("encoding the %s response: %w", name, err))
 	}
+	*respBuf = resp
 	writeJSON(w, http.StatusOK, rc.id, resp)
 	return "ok"
+}
+
+// buffers hold request bodies and responses between requests (*[]byte). Operations copy
+// what they keep of a body (decoding makes new strings), and a response is written before
+// its buffer goes back.
+var buffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBuffer is the largest buffer kept for another request; larger ones (big pages,
+// batch writes) are left to the collector rather than held.
+const maxPooledBuffer = 256 << 10
+
+func getBuffer() *[]byte { return buffers.Get().(*[]byte) }
+
+func putBuffer(b *[]byte) {
+	if cap(*b) > maxPooledBuffer {
+		*b = nil
+	}
+	buffers.Put(b)
+}
+
+// readBody reads r to its end into buf, sized for the declared length (size; -1: unknown)
+// at once rather than grown as io.ReadAll grows it.
+func readBody(r io.Reader, size int64, buf []byte) ([]byte, error) {
+	if size >= 0 && size < maxBody {
+		buf = slices.Grow(buf, int(size)+1) // +1: room to see the end without growing
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // run calls op, turning a panic (a bug) into an error answered as InternalServerError, so
@@ -225,13 +272,17 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, rc *request
 // writeJSON writes a JSON 1.0 response with its checksum and request id.
 func writeJSON(w http.ResponseWriter, status int, requestID string, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/x-amz-json-1.0")
+	h["Content-Type"] = contentTypeJSON
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
 	h.Set(awsapi.RequestIDHeader, requestID)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
+
+// contentTypeJSON is the Content-Type of every JSON response, one slice for all of them
+// (the server only reads it).
+var contentTypeJSON = []string{"application/x-amz-json-1.0"}
 
 // decode unmarshals a request body into v; a body that is not a JSON object of the right
 // shape is a SerializationException.

@@ -18,11 +18,14 @@ import (
 //
 // Parts of v that hold no Item or Value (and structs with embedded fields, or fields
 // tagged ",string" or ",omitzero") are encoded by json.Marshal itself.
-func Marshal(v any) ([]byte, error) {
+func Marshal(v any) ([]byte, error) { return AppendMarshal(make([]byte, 0, 256), v) }
+
+// AppendMarshal appends Marshal's encoding of v to dst (for a buffer kept between calls).
+func AppendMarshal(dst []byte, v any) ([]byte, error) {
 	if v == nil {
-		return []byte("null"), nil
+		return append(dst, "null"...), nil
 	}
-	return encoderFor(reflect.TypeOf(v))(make([]byte, 0, 256), reflect.ValueOf(v))
+	return encoderFor(reflect.TypeOf(v))(dst, reflect.ValueOf(v))
 }
 
 // encoderFunc appends v's encoding to b.
@@ -41,6 +44,7 @@ func encoderFor(t reflect.Type) encoderFunc {
 var (
 	itemType          = reflect.TypeFor[Item]()
 	valueType         = reflect.TypeFor[Value]()
+	rawJSONType       = reflect.TypeFor[RawJSON]()
 	marshalerType     = reflect.TypeFor[json.Marshaler]()
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 )
@@ -51,6 +55,8 @@ func newEncoder(t reflect.Type) encoderFunc {
 		return encodeItem
 	case t == valueType:
 		return encodeValue
+	case t == rawJSONType:
+		return encodeRawJSON
 	case !holdsAttr(t, map[reflect.Type]bool{}) || ownMarshaler(t):
 		return encodeWithJSON
 	}
@@ -122,7 +128,7 @@ func ownMarshaler(t reflect.Type) bool {
 
 // holdsAttr reports whether a value of type t can hold an Item or a Value.
 func holdsAttr(t reflect.Type, seen map[reflect.Type]bool) bool {
-	if t == itemType || t == valueType {
+	if t == itemType || t == valueType || t == rawJSONType {
 		return true
 	}
 	if seen[t] {
@@ -175,6 +181,13 @@ func encodeValue(b []byte, v reflect.Value) ([]byte, error) {
 		return v.Addr().Interface().(*Value).appendJSON(b)
 	}
 	return v.Interface().(Value).appendJSON(b)
+}
+
+func encodeRawJSON(b []byte, v reflect.Value) ([]byte, error) {
+	if v.IsNil() {
+		return append(b, "null"...), nil
+	}
+	return append(b, v.Bytes()...), nil
 }
 
 func encodeMap(b []byte, v reflect.Value) ([]byte, error) {

@@ -102,7 +102,7 @@ func DecodeItem(b []byte) (Item, error) {
 	if len(b) == 0 || b[0] != storageVersion {
 		return nil, corrupt("item encoding version")
 	}
-	r := reader{b: b[1:]}
+	r := reader{b: b[1:], s: string(b[1:])}
 	m, err := r.members(1)
 	if err != nil {
 		return nil, err
@@ -113,7 +113,12 @@ func DecodeItem(b []byte) (Item, error) {
 	return m, nil
 }
 
-type reader struct{ b []byte }
+type reader struct {
+	b []byte // what is left to read
+	// s, when not empty, is the whole input as a string, of which b is a suffix: str returns
+	// substrings of it, so that an item's names and strings take one allocation, not one each.
+	s string
+}
 
 // count reads a count of things each taking at least one byte, so that a corrupt count
 // cannot make the reader allocate more than the input justifies.
@@ -139,14 +144,19 @@ func (r *reader) bytes() ([]byte, error) {
 	return s, nil
 }
 
-// str reads a length-prefixed string (one allocation, where bytes and a conversion would
-// take two).
+// str reads a length-prefixed string: a substring of r.s when there is one, else a copy.
 func (r *reader) str() (string, error) {
 	n, err := r.count()
 	if err != nil {
 		return "", err
 	}
-	s := string(r.b[:n])
+	var s string
+	if r.s != "" {
+		off := len(r.s) - len(r.b)
+		s = r.s[off : off+n]
+	} else {
+		s = string(r.b[:n])
+	}
 	r.b = r.b[n:]
 	return s, nil
 }
