@@ -413,6 +413,8 @@ func TestEdgeWithUp(t *testing.T) {
 		west, east := startEdgeBackend(t, "dial-west"), startEdgeBackend(t, "dial-east")
 		p := edgeListener(t, client, acc.Accelerator.AcceleratorArn, hosts, gatypes.ClientAffinityNone, map[string][]gatypes.EndpointConfiguration{
 			"us-east": {endpoint(east.addr(), 128)}, "eu-west": {endpoint(west.addr(), 128)}}, 50)
+		allRouted(t, edges["us-east"], p, "dial-east", "dial-west")
+		allRouted(t, edges["eu-west"], p, "dial-east", "dial-west")
 		served := map[string]int{}
 		const n = 300
 		for _, edge := range []string{"us-east", "eu-west"} {
@@ -442,6 +444,7 @@ func TestEdgeWithUp(t *testing.T) {
 			eps = append(eps, endpoint(startEdgeBackend(t, name).addr(), w))
 		}
 		p := edgeListener(t, client, acc.Accelerator.AcceleratorArn, hosts, gatypes.ClientAffinityNone, map[string][]gatypes.EndpointConfiguration{"us-east": eps}, 100)
+		allRouted(t, edges["us-east"], p, "w200", "w100", "w50")
 		got := map[string]float64{}
 		const n = 700
 		for range n {
@@ -467,6 +470,7 @@ func TestEdgeWithUp(t *testing.T) {
 			eps = append(eps, endpoint(startEdgeBackend(t, fmt.Sprint("aff", i)).addr(), 128))
 		}
 		p := edgeListener(t, client, acc.Accelerator.AcceleratorArn, hosts, gatypes.ClientAffinitySourceIp, map[string][]gatypes.EndpointConfiguration{"us-east": eps}, 100)
+		allRouted(t, edges["us-east"], p, "aff0", "aff1", "aff2", "aff3", "aff4")
 		const clients = 1000
 		first := map[string]string{}
 		for i := range clients {
@@ -519,6 +523,30 @@ func TestEdgeWithUp(t *testing.T) {
 		if f := float64(moved) / clients; f > 1.0/5+0.02 {
 			t.Errorf("%.3f of clients moved after removing one of five endpoints", f)
 		}
+	})
+}
+
+// allRouted waits until new flows at an edge address reach every one of names: the API
+// reports an endpoint HEALTHY a moment before the edge has rebuilt its routes.
+func allRouted(t *testing.T, host string, port int, names ...string) {
+	t.Helper()
+	seen := map[string]bool{}
+	i := 0
+	waitFor(t, 20*time.Second, func() error {
+		for range 50 {
+			i++
+			line, err := flow(fmt.Sprintf("127.0.9.%d", i%250+1), host, port)
+			if err != nil {
+				return err
+			}
+			seen[strings.Fields(line)[0]] = true
+		}
+		for _, n := range names {
+			if !seen[n] {
+				return fmt.Errorf("no flow reached %s yet (seen %v)", n, seen)
+			}
+		}
+		return nil
 	})
 }
 
