@@ -346,16 +346,24 @@ func TestEdgeWithUp(t *testing.T) {
 		}
 		// UDP: an echo that reads the PROXY header on every datagram, checked over TCP (its
 		// TCP twin on the same port), as Global Accelerator checks UDP endpoints.
-		echo, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+		var echo net.PacketConn
+		var twin net.Listener
+		for range 50 { // a port free for both TCP and UDP
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pc, err := net.ListenPacket("udp", l.Addr().String())
+			if err == nil {
+				echo, twin = pc, l
+				break
+			}
+			l.Close()
+		}
+		if echo == nil {
+			t.Fatal("no port free for both TCP and UDP")
 		}
 		defer echo.Close()
-		eport := echo.LocalAddr().(*net.UDPAddr).Port
-		twin, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(eport)))
-		if err != nil {
-			t.Skipf("the UDP echo's port is taken over TCP: %v", err)
-		}
 		defer twin.Close()
 		go func() {
 			for {
