@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/polyregion/polyregion/internal/control"
+	"github.com/polyregion/polyregion/internal/control/controltest"
 	"github.com/polyregion/polyregion/internal/kv"
 	"github.com/polyregion/polyregion/internal/replication"
 	"github.com/polyregion/polyregion/internal/tables/attr"
@@ -33,53 +33,10 @@ import (
 // server and the service's peer handler on a plain-HTTP httptest server, reaching the
 // others through a gate that can partition links.
 
-// noPeers is the peer transport of a one-region control plane: there is nobody to reach.
-type noPeers struct{}
-
-func (noPeers) DialStream(context.Context, string, string) (net.Conn, error) {
-	return nil, errors.New("dial: no peers in this test")
-}
-
-func (noPeers) Do(*http.Request, string) (*http.Response, error) {
-	return nil, errors.New("dial: no peers in this test")
-}
-
-// startControl runs a one-region control plane (real Raft, in-memory Pebble) until the test
-// ends.
+// startControl runs a one-region control plane with the global tables' validator.
 func startControl(t testing.TB) *control.Node {
 	t.Helper()
-	db, err := kv.OpenMemory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := testutil.NewLog(t)
-	n, err := control.Open(control.Options{
-		Region: "r1", Bootstrap: []string{"r1"}, Store: db, SnapshotDir: t.TempDir(), Client: noPeers{},
-		Validate: ValidateGlobalTables,
-		Logger:   log.LoggerAt(slog.LevelWarn).With("component", "control"),
-		Timing: control.Timing{HeartbeatTimeout: 50 * time.Millisecond, ElectionTimeout: 50 * time.Millisecond,
-			LeaderLeaseTimeout: 50 * time.Millisecond, WriteTimeout: 5 * time.Second},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("control node: %v", err)
-		}
-		db.Close()
-	})
-	testutil.WaitFor(t, 10*time.Second, func() error {
-		if s := n.Status(); s.State != "Leader" {
-			return fmt.Errorf("node is %s", s.State)
-		}
-		return nil
-	})
-	return n
+	return controltest.Start(t, ValidateGlobalTables)
 }
 
 var fleetZones = map[string]string{"us-east": "us", "eu-west": "eu", "ap-southeast": "ap"}
