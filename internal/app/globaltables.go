@@ -281,8 +281,9 @@ func newVerifyCmd(dir *string) *cobra.Command {
 		Long: `verify asks every running region for a digest of its copy of TABLE (256 buckets by key
 hash, each with a count and an XOR of the entries' hashes, covering key, version and item),
 compares them, and for every bucket that differs lists the keys whose entries differ. Zero
-differences means the replicas hold the same items. Run it when the fleet is quiet: writes
-still replicating show up as differences.`,
+differences means the replicas hold the same items. Items pinned by residency are left out
+(only the regions of their zones hold them; residency-report accounts for them). Run it when
+the fleet is quiet: writes still replicating show up as differences.`,
 		Example: `  polyregion tables verify orders`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
