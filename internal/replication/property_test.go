@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"pgregory.net/rapid"
+
+	"github.com/polyregion/polyregion/internal/testutil"
 )
 
 // ack is an acknowledged write of the property test.
@@ -63,13 +65,7 @@ func TestRandomHistoriesConverge(t *testing.T) {
 			}
 		}
 		f.healAll()
-		deadline := time.Now().Add(20 * time.Second)
-		for err := f.quiesced(); err != nil; err = f.quiesced() {
-			if time.Now().After(deadline) {
-				rt.Fatalf("no convergence: %v", err)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		testutil.WaitFor(rt, 20*time.Second, f.quiesced)
 		st, err := f.node("a").regs.state()
 		if err != nil {
 			rt.Fatal(err)

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"pgregory.net/rapid"
 
+	"github.com/polyregion/polyregion/internal/testutil"
+
 	"github.com/polyregion/polyregion/internal/replication"
 )
 
@@ -124,19 +126,8 @@ func TestGlobalTableRandomHistories(t *testing.T) {
 		if !added {
 			addThird()
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for err := f.activeEverywhere(table); err != nil; err = f.activeEverywhere(table) {
-			if time.Now().After(deadline) {
-				rt.Fatalf("the third replica never became active: %v", err)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		for err := f.converged(table, f.regions...); err != nil; err = f.converged(table, f.regions...) {
-			if time.Now().After(deadline) {
-				rt.Fatalf("no convergence: %v", err)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		testutil.WaitFor(rt, 30*time.Second, func() error { return f.activeEverywhere(table) })
+		testutil.WaitFor(rt, 30*time.Second, func() error { return f.converged(table, f.regions...) })
 		final := map[string]gack{}
 		for _, a := range acks {
 			if cur, ok := final[a.key]; !ok || a.version.Compare(cur.version) > 0 {

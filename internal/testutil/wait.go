@@ -1,9 +1,15 @@
 package testutil
 
 import (
-	"testing"
 	"time"
 )
+
+// Fataler is the part of a test WaitFor needs: *testing.T, testing.TB, and *rapid.T in
+// property tests all have it.
+type Fataler interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
 
 // pollInterval is how long WaitFor pauses between two calls of its condition.
 const pollInterval = 10 * time.Millisecond
@@ -13,7 +19,7 @@ const pollInterval = 10 * time.Millisecond
 //
 // Tests wait with WaitFor rather than time.Sleep; this is the one place that sleeps, between
 // polls.
-func WaitFor(t testing.TB, timeout time.Duration, cond func() error) time.Duration {
+func WaitFor(t Fataler, timeout time.Duration, cond func() error) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for {
