@@ -22,9 +22,6 @@ const kindAccelerator = edge.Kind
 // endpoints; users may not create checks with it.
 const reservedCheckPrefix = "edge-"
 
-// acceleratorsOf decodes every accelerator of a state, sorted by id.
-func acceleratorsOf(st *control.State) ([]edge.Accelerator, error) { return edge.AcceleratorsOf(st) }
-
 // edgeHealthChecks derives one health check per endpoint of every enabled accelerator,
 // probed like any other check from every region.
 func edgeHealthChecks(accs []edge.Accelerator) []health.Check {
@@ -132,7 +129,7 @@ func (r *Region) runEdge(ctx context.Context) {
 
 // reconcileEdge gives this region's edge location the accelerators of st under health hs.
 func (r *Region) reconcileEdge(ctx context.Context, st *control.State, hs *health.Snapshot) {
-	accs, err := acceleratorsOf(st)
+	accs, err := edge.AcceleratorsOf(st)
 	if err != nil {
 		r.logger.Error("edge: reading accelerators", "err", err)
 		return

@@ -49,7 +49,7 @@ func (r *Region) serveEdgeState(w http.ResponseWriter, req *http.Request) {
 			}
 		}
 	}
-	accs, err := acceleratorsOf(st)
+	accs, err := edge.AcceleratorsOf(st)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", "%v", err)
 		return

@@ -514,7 +514,7 @@ func (r *Region) followControl(ctx context.Context) {
 		checks, err := healthChecksOf(st)
 		if err == nil {
 			var accs []edge.Accelerator
-			if accs, err = acceleratorsOf(st); err == nil {
+			if accs, err = edge.AcceleratorsOf(st); err == nil {
 				checks = append(checks, edgeHealthChecks(accs)...)
 				err = r.health.SetChecks(checks)
 			}
