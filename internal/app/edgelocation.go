@@ -40,6 +40,8 @@ func (r *Region) serveEdgeState(w http.ResponseWriter, req *http.Request) {
 	after, _ := strconv.ParseUint(req.URL.Query().Get("after"), 10, 64)
 	ctx, cancel := context.WithTimeout(req.Context(), edgeStateWait)
 	defer cancel()
+	// A long poll must not hold up the region's graceful stop.
+	defer context.AfterFunc(r.runCtx, cancel)()
 	st := r.control.State()
 	if st.Index() <= after {
 		for s := range r.control.Watch(ctx) {

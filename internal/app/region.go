@@ -99,6 +99,7 @@ type Region struct {
 	replicationMetrics *replication.Metrics
 
 	cancel context.CancelFunc
+	runCtx context.Context // ends when the region starts stopping
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	ready  bool
@@ -257,6 +258,7 @@ func StartRegion(ctx context.Context, opts Options) (*Region, error) {
 	}
 
 	ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	r.runCtx = ctx
 	r.goServe("peer", func() error { return r.peerSrv.Serve(r.peerLn) })
 	r.goServe("control", func() error { return r.controlSrv.Serve(r.controlLn) })
 	r.wg.Add(10)
