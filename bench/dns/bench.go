@@ -41,13 +41,13 @@ func defaultConfig() config {
 		queries:     10000,
 		loadCPUs:    "0",
 		serverCPUs:  "1",
-		servers:     "polyregion,gdnsd,pdns",
+		servers:     "polyregion,gdnsd,pdns,pdns-geoip",
 		retries:     4,
 	}
 }
 
 // serverNames are the -servers values, in the order the servers are started.
-var serverNames = []string{"polyregion", "gdnsd", "pdns"}
+var serverNames = []string{"polyregion", "gdnsd", "pdns", "pdns-geoip"}
 
 // validate reports every bad flag at once.
 func (c config) validate() error {
@@ -241,6 +241,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			s, err = startGdnsd(dir, mmdb, cfg.serverCPUs)
 		case "pdns":
 			s, err = startPowerDNS(dir, mmdb, cfg.serverCPUs)
+		case "pdns-geoip":
+			s, err = startPowerDNSGeoIP(dir, mmdb, cfg.serverCPUs)
 		}
 		if err != nil {
 			return err
@@ -259,8 +261,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		pin = fmt.Sprintf("each server pinned to CPU %s, dnsperf to CPU %s (taskset)", cfg.serverCPUs, cfg.loadCPUs)
 	}
 	fmt.Fprintf(out, "bench/dns: %s/%s, %d CPUs, %s; load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), pin, loadAverage())
-	fmt.Fprintf(out, "versions: %s; dnsperf %s, gdnsd %s, pdns-server %s (geoip backend %s)\n",
-		strings.TrimSpace(string(version)), tool("dnsperf"), tool("gdnsd"), tool("pdns-server"), tool("pdns-backend-geoip"))
+	fmt.Fprintf(out, "versions: %s; dnsperf %s, gdnsd %s, pdns-server %s (geoip backend %s, bind backend %s)\n",
+		strings.TrimSpace(string(version)), tool("dnsperf"), tool("gdnsd"), tool("pdns-server"), tool("pdns-backend-geoip"), tool("pdns-backend-bind"))
 	nSubnets := 0
 	for _, p := range ps {
 		nSubnets += len(p.subnets)

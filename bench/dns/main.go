@@ -1,7 +1,8 @@
-// Command dns measures polyregion's authoritative DNS server against gdnsd and PowerDNS,
-// all three serving the same geolocation zone from the same GeoIP database, with dnsperf.
+// Command dns measures polyregion's authoritative DNS server against gdnsd and PowerDNS —
+// twice: with a LUA record over the geoip backend, and with the geoip backend alone — all
+// serving the same geolocation zone from the same GeoIP database, with dnsperf.
 //
-// It writes the demo GeoIP database (internal/dns/geoip.WriteDemo), configures the three
+// It writes the demo GeoIP database (internal/dns/geoip.WriteDemo), configures the
 // servers to give the same answers for www.bench.example. A (a different address per
 // continent, country and US state of the demo ranges, and a default), runs each as a child
 // process on a free port of 127.0.0.1, checks that they answer every client subnet of the

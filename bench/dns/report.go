@@ -141,9 +141,11 @@ func report(out io.Writer, cfg config, servers []*server, rounds []map[string]me
 		fmt.Fprintf(out, "  at least %.0f%% of gdnsd's capacity: %.0f%% per CPU core (peak qps: %.0f%%) — %s\n",
 			100*targetVsGdnsd, 100*pr.perCore/g.perCore, 100*pr.peak/g.peak, verdict(pr.perCore >= targetVsGdnsd*g.perCore))
 	}
-	if p, ok := sums["PowerDNS"]; ok {
-		fmt.Fprintf(out, "  at least PowerDNS's capacity: %.2f× per CPU core (peak qps: %.2f×) — %s\n",
-			pr.perCore/p.perCore, pr.peak/p.peak, verdict(pr.perCore >= targetVsPowerDNS*p.perCore))
+	for _, name := range []string{"PowerDNS", "PowerDNS-geoip"} {
+		if p, ok := sums[name]; ok {
+			fmt.Fprintf(out, "  at least %s's capacity: %.2f× per CPU core (peak qps: %.2f×) — %s\n",
+				name, pr.perCore/p.perCore, pr.peak/p.peak, verdict(pr.perCore >= targetVsPowerDNS*p.perCore))
+		}
 	}
 	fmt.Fprintf(out, "  no loss at %s: %s lost — %s\n", at, pct(pr.halfLost, pr.halfSent), verdict(pr.halfLost == 0))
 	var p99s []string

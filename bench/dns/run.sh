@@ -3,8 +3,8 @@
 #
 #   bash bench/dns/run.sh [flags of go run ./bench/dns, e.g. -rounds 1 -duration 5s]
 #
-# Installs, when missing, the Debian packages dnsperf, gdnsd, pdns-server and
-# pdns-backend-geoip (and util-linux for taskset); stops the system services the packages
+# Installs, when missing, the Debian packages dnsperf, gdnsd, pdns-server,
+# pdns-backend-bind and pdns-backend-geoip (and util-linux for taskset); stops the system services the packages
 # may start (the benchmark runs its own servers on free ports of 127.0.0.1); builds
 # bin/polyregion; then runs `go run ./bench/dns`, which stops by itself (about 3.5 minutes
 # with the defaults). Nothing it fetches is kept in the repository.
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 missing=()
-for pkg in dnsperf gdnsd pdns-server pdns-backend-geoip util-linux; do
+for pkg in dnsperf gdnsd pdns-server pdns-backend-bind pdns-backend-geoip util-linux; do
 	installed "$pkg" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then

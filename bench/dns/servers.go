@@ -329,15 +329,72 @@ www	%d	DYNA geoip!www
 	return s, nil
 }
 
-// startPowerDNS runs pdns_server in the foreground with the geoip backend: a zones file
-// with one record name per rule and a service for the geolocation name that tries, in
-// order, the client's US state, country, continent and the default.
+// startPowerDNS runs pdns_server in the foreground with the zone in the bind backend and
+// the geolocation name as a LUA record, whose country, region and continent functions look
+// the client up (its Client Subnet when the query has one) through the geoip backend, which
+// serves no zone of its own here: PowerDNS's way to do geolocation routing by rules.
 func startPowerDNS(dir, mmdb, cpus string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	conf := filepath.Join(dir, "pdns")
+	if err := os.MkdirAll(conf, 0o755); err != nil {
+		return nil, err
+	}
+	zoneFile := filepath.Join(conf, "bench.zone")
+	zone := fmt.Sprintf("$ORIGIN %s\n$TTL %d\n@ IN SOA ns1 hostmaster 1 7200 900 1209600 900\n@ IN NS ns1\nns1 IN A 127.0.0.1\n%s IN LUA A \"%s\"\n",
+		zoneName, ttl, strings.TrimSuffix(geoName, "."+zoneName), pdnsLua())
+	namedConf := filepath.Join(conf, "named.conf")
+	named := fmt.Sprintf("zone \"%s\" { type master; file \"%s\"; };\n", strings.TrimSuffix(zoneName, "."), zoneFile)
+	geoZones := filepath.Join(conf, "geo-zones.yaml")
+	for path, body := range map[string]string{zoneFile: zone, namedConf: named, geoZones: "domains: []\n"} {
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	cfg := strings.Join([]string{
+		"launch=bind,geoip",
+		"bind-config=" + namedConf,
+		"geoip-zones-file=" + geoZones,
+		"geoip-database-files=mmdb:" + mmdb,
+		"enable-lua-records=yes",
+		"edns-subnet-processing=yes",
+		"local-address=127.0.0.1",
+		fmt.Sprintf("local-port=%d", port),
+		"daemon=no",
+		"guardian=no",
+		"disable-syslog=yes",
+		"socket-dir=" + conf,
+		"write-pid=no",
+		// No security-status lookup: it would query the Internet's DNS.
+		"security-poll-suffix=",
+		"loglevel=4",
+	}, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(conf, "pdns.conf"), []byte(cfg), 0o644); err != nil {
+		return nil, err
+	}
+	bin, err := lookSbin("pdns_server")
+	if err != nil {
+		return nil, err
+	}
+	s, err := start("PowerDNS", command(cpus, bin, "--config-dir="+conf), filepath.Join(dir, "pdns.log"))
+	if err != nil {
+		return nil, err
+	}
+	s.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	return s, nil
+}
+
+// startPowerDNSGeoIP runs pdns_server in the foreground with the geoip backend alone: a zones file
+// with one record name per rule and a service for the geolocation name that tries, in
+// order, the client's US state, country, continent and the default.
+func startPowerDNSGeoIP(dir, mmdb, cpus string) (*server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	conf := filepath.Join(dir, "pdns-geoip")
 	if err := os.MkdirAll(conf, 0o755); err != nil {
 		return nil, err
 	}
@@ -380,12 +437,38 @@ func startPowerDNS(dir, mmdb, cpus string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := start("PowerDNS", command(cpus, bin, "--config-dir="+conf), filepath.Join(dir, "pdns.log"))
+	s, err := start("PowerDNS-geoip", command(cpus, bin, "--config-dir="+conf), filepath.Join(dir, "pdns-geoip.log"))
 	if err != nil {
 		return nil, err
 	}
 	s.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	return s, nil
+}
+
+// pdnsLua is the LUA record's program: the rules, most specific first, as one if-chain.
+func pdnsLua() string {
+	var b strings.Builder
+	b.WriteString(";")
+	for i, r := range rules {
+		var cond string
+		switch {
+		case r.isDefault():
+			fmt.Fprintf(&b, " else return '%s' end", r.answer)
+			continue
+		case r.subdivision != "":
+			cond = fmt.Sprintf("country('%s') and region('%s')", r.country, r.subdivision)
+		case r.country != "":
+			cond = fmt.Sprintf("country('%s')", r.country)
+		default:
+			cond = fmt.Sprintf("continent('%s')", r.continent)
+		}
+		kw := "elseif"
+		if i == 0 {
+			kw = "if"
+		}
+		fmt.Fprintf(&b, " %s %s then return '%s'", kw, cond, r.answer)
+	}
+	return b.String()
 }
 
 // pdnsLabel is the record name (below www) that holds a rule's answer in the PowerDNS zone.
