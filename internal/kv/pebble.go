@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -80,6 +81,12 @@ func open(fs vfs.FS, dir, name string, opts Options) (Store, error) {
 	if opts.Logger != nil {
 		events := pebble.MakeLoggingEventListener(logger)
 		po.EventListener = &events
+	}
+	// A bloom filter in every sstable, L0 included: most point reads of a write are of
+	// keys that do not exist yet (a new item, its stamp), and without a filter each one
+	// searches the index of every table that may hold the key.
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
