@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -97,13 +98,17 @@ func addReplica(t *testing.T, c *dynamodb.Client, region string) {
 	})
 }
 
-// converged waits until `polyregion tables verify` finds no difference.
+// converged waits until `polyregion verify tables` (every global table) finds no
+// difference.
 func converged(t *testing.T, dir string, within time.Duration) {
 	t.Helper()
 	took := waitFor(t, within, func() error {
-		out, err := run(t, "tables", "verify", "orders", "--dir", dir)
+		out, err := run(t, "verify", "tables", "--dir", dir)
 		if err != nil {
 			return fmt.Errorf("%v: %s", err, lastLines(out, 5))
+		}
+		if !strings.Contains(out, "orders: 0 difference(s)") {
+			return fmt.Errorf("verify did not check orders: %s", lastLines(out, 5))
 		}
 		return nil
 	})
@@ -207,9 +212,26 @@ func TestGlobalTablesWithUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// While they are cut off from each other, verify sees the key differ (and says so by
+	// its exit status).
+	verify := exec.Command(binary(t), "verify", "tables", "orders", "--dir", dir, "--json")
+	stdout, err := verify.Output() // the error goes to stderr
+	out := string(stdout)
+	var vs []struct {
+		Table       string              `json:"table"`
+		Differences []app.KeyDifference `json:"differences"`
+	}
+	if jerr := json.Unmarshal([]byte(out), &vs); jerr != nil || err == nil || len(vs) != 1 || vs[0].Table != "orders" || len(vs[0].Differences) == 0 {
+		t.Fatalf("verify tables during the cut: err %v, want differences in orders:\n%s", err, out)
+	}
+	for _, d := range vs[0].Differences {
+		if d.Entries["us-east"] == d.Entries["eu-west"] {
+			t.Fatalf("verify listed key %s, the same in us-east and eu-west: %+v", d.Key, d)
+		}
+	}
 	mustRun(t, "chaos", "heal", "us-east", "eu-west", "--dir", dir)
 	converged(t, dir, 60*time.Second)
-	out := mustRun(t, "tables", "conflicts", "orders", "--dir", dir, "--json")
+	out = mustRun(t, "tables", "conflicts", "orders", "--dir", dir, "--json")
 	var cs []app.ConflictJSON
 	if err := json.Unmarshal([]byte(out), &cs); err != nil {
 		t.Fatalf("conflicts --json: %v\n%s", err, out)

@@ -75,6 +75,7 @@ Run it for real:         polyregion init --config fleet.yaml --dir pki-out
 		newRestartCmd(),
 		newHealthCmd(),
 		newTablesCmd(),
+		newVerifyRootCmd(),
 		newControlCmd(),
 		newVersionCmd(),
 	)

@@ -28,6 +28,9 @@ func (r *Region) registerTablesAPI(mux *http.ServeMux) {
 		return
 	}
 	svc := r.tables.svc
+	mux.HandleFunc("GET /v1/tables", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string][]string{"global": svc.GlobalTables()})
+	})
 	mux.HandleFunc("GET /v1/tables/replication", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, svc.ReplicationStatus())
 	})
@@ -273,6 +276,111 @@ region holds an item it must not.`,
 	return cmd
 }
 
+// newVerifyRootCmd is `polyregion verify`: convergence checks, one subcommand per kind of
+// replicated data.
+func newVerifyRootCmd() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check that the replicas of global data hold the same thing in every region",
+		Long: `verify compares what every running region holds of replicated data and lists what differs.
+'verify tables' compares global tables (all of them, or the one named).`,
+		Args: cobra.NoArgs,
+	}
+	cmd.PersistentFlags().StringVar(&dir, "dir", "polyregion-data", "fleet directory holding endpoints.json")
+	var asJSON bool
+	tablesCmd := &cobra.Command{
+		Use:   "tables [TABLE]",
+		Short: "Compare the replicas of every global table (or of TABLE) and list the keys that differ",
+		Long: `verify tables asks every running region for a digest of its copy of each global table (256
+buckets by key hash, each with a count and an XOR of the entries' hashes, covering key,
+version and item), compares them, and for every bucket that differs lists the keys whose
+entries differ. Without TABLE it checks every table that is global in any running region.
+Zero differences means the replicas hold the same items. Items pinned by residency are left
+out (only the regions of their zones hold them; 'tables residency-report' accounts for
+them). Run it when the fleet is quiet: writes still replicating show up as differences. It
+exits non-zero when a table differs.`,
+		Example: `  polyregion verify tables
+  polyregion verify tables orders --json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			names := args
+			if len(names) == 0 {
+				var err error
+				if names, err = globalTableNames(cmd.Context(), dir); err != nil {
+					return err
+				}
+				if len(names) == 0 {
+					fmt.Fprintln(cmd.OutOrStdout(), "no global table in any running region")
+					return nil
+				}
+			}
+			type result struct {
+				Table       string          `json:"table"`
+				Regions     []string        `json:"regions"`
+				Differences []KeyDifference `json:"differences"`
+			}
+			var results []result
+			differ := 0
+			for _, name := range names {
+				diffs, regions, err := verifyTable(cmd.Context(), dir, name)
+				if err != nil {
+					return fmt.Errorf("table %s: %w", name, err)
+				}
+				results = append(results, result{Table: name, Regions: regions, Differences: diffs})
+				if len(diffs) > 0 {
+					differ++
+				}
+			}
+			if asJSON {
+				if err := printJSON(cmd.OutOrStdout(), results); err != nil {
+					return err
+				}
+			} else {
+				for _, r := range results {
+					for _, d := range r.Differences {
+						fmt.Fprintf(cmd.OutOrStdout(), "%s  %s  %s\n", r.Table, d.Key, d.describe(r.Regions))
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: %d difference(s) across %s\n", r.Table, len(r.Differences), strings.Join(r.Regions, ", "))
+				}
+			}
+			if differ > 0 {
+				return fmt.Errorf("%d of %d global table(s) differ between regions", differ, len(results))
+			}
+			return nil
+		},
+	}
+	tablesCmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(tablesCmd)
+	return cmd
+}
+
+// globalTableNames lists the tables that are global in any running region, sorted.
+func globalTableNames(ctx context.Context, dir string) ([]string, error) {
+	lists, err := eachRegion(ctx, dir, func(ctx context.Context, a *apiTarget) ([]string, error) {
+		var out struct {
+			Global []string `json:"global"`
+		}
+		err := a.do(ctx, http.MethodGet, "/v1/tables", nil, &out)
+		return out.Global, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var names []string
+	for _, l := range lists {
+		for _, n := range l {
+			if !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
 func newVerifyCmd(dir *string) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -333,7 +441,8 @@ func (d KeyDifference) describe(regions []string) string {
 func verifyTable(ctx context.Context, dir, table string) ([]KeyDifference, []string, error) {
 	digests, err := eachRegion(ctx, dir, func(ctx context.Context, a *apiTarget) (DigestJSON, error) {
 		var d DigestJSON
-		return d, a.do(ctx, http.MethodGet, "/v1/tables/"+table+"/digest", nil, &d)
+		err := a.do(ctx, http.MethodGet, "/v1/tables/"+table+"/digest", nil, &d)
+		return d, err
 	})
 	if err != nil {
 		return nil, nil, err
@@ -356,7 +465,8 @@ func verifyTable(ctx context.Context, dir, table string) ([]KeyDifference, []str
 	for _, b := range buckets {
 		entries, err := eachRegion(ctx, dir, func(ctx context.Context, a *apiTarget) (map[string]string, error) {
 			var m map[string]string
-			return m, a.do(ctx, http.MethodGet, fmt.Sprintf("/v1/tables/%s/digest/%d", table, b), nil, &m)
+			err := a.do(ctx, http.MethodGet, fmt.Sprintf("/v1/tables/%s/digest/%d", table, b), nil, &m)
+			return m, err
 		})
 		if err != nil {
 			return nil, nil, err

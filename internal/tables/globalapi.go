@@ -363,6 +363,20 @@ func (s *Service) changeGlobalSettings(t *table, change func(*globalTable) error
 	return &next, nil
 }
 
+// GlobalTables returns the names of the tables that are global in this region, sorted.
+func (s *Service) GlobalTables() []string {
+	s.mu.RLock()
+	var names []string
+	for name, t := range s.tables {
+		if t.currentSettings().global != nil {
+			names = append(names, name)
+		}
+	}
+	s.mu.RUnlock()
+	slices.Sort(names)
+	return names
+}
+
 // ReplicationStatus returns the state of every pull of this region's global tables.
 func (s *Service) ReplicationStatus() []replication.Status {
 	if s.replicator == nil {
