@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/polyregion/polyregion/internal/netsim"
+	"github.com/polyregion/polyregion/internal/replication"
 )
 
 func newInitCmd() *cobra.Command {
@@ -256,10 +257,32 @@ func printReplicationStatus(w io.Writer, st *FleetStatus) {
 					state += ": " + shortErr(p.Error)
 				}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", r.Name, p.Source, p.Stream, state, p.Pending, p.LastLatency.Round(100*time.Microsecond))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, p.Source, p.Stream, state, describePending(p), p.LastLatency.Round(100*time.Microsecond))
 		}
 	}
 	tw.Flush()
+}
+
+// describePending says what a pull has still to apply: "12 records, 3.4 KiB".
+func describePending(p replication.Status) string {
+	records := "records"
+	if p.Pending == 1 {
+		records = "record"
+	}
+	return fmt.Sprintf("%d %s, %s", p.Pending, records, formatBytes(p.PendingBytes))
+}
+
+// formatBytes writes n in binary units: "512 B", "3.4 KiB", "1.0 MiB".
+func formatBytes(n uint64) string {
+	if n < 1024 {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, unit := float64(n)/1024, 0
+	for v >= 1023.95 && unit < 5 { // what would print as 1024.0 goes up a unit
+		v /= 1024
+		unit++
+	}
+	return fmt.Sprintf("%.1f %ciB", v, "KMGTPE"[unit])
 }
 
 // printEdgeStatus lists each edge location's sockets, when any region runs one.

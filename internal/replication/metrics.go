@@ -7,11 +7,12 @@ import (
 // Metrics are replication's Prometheus metrics, labelled by service, source
 // region and stream; the receiving region is the process's own.
 type Metrics struct {
-	latency   *prometheus.HistogramVec
-	pending   *prometheus.GaugeVec
-	connected *prometheus.GaugeVec
-	applied   *prometheus.CounterVec
-	conflicts *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
+	pending      *prometheus.GaugeVec
+	pendingBytes *prometheus.GaugeVec
+	connected    *prometheus.GaugeVec
+	applied      *prometheus.CounterVec
+	conflicts    *prometheus.CounterVec
 }
 
 // NewMetrics returns the metrics, registered with reg unless it is nil.
@@ -27,6 +28,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "polyregion_replication_pending_records",
 			Help: "Records in the source's log after this region's cursor, as of the last frame.",
 		}, labels),
+		pendingBytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "polyregion_replication_pending_bytes",
+			Help: "Bytes of the source's own writes after this region's cursor (keys and payloads as shipped), as of the last frame.",
+		}, labels),
 		connected: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "polyregion_replication_connected",
 			Help: "1 while the pull from the source is connected and applying, 0 otherwise.",
@@ -41,7 +46,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"service", "stream"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.latency, m.pending, m.connected, m.applied, m.conflicts)
+		reg.MustRegister(m.latency, m.pending, m.pendingBytes, m.connected, m.applied, m.conflicts)
 	}
 	return m
 }
@@ -59,6 +64,7 @@ func (m *Metrics) forget(s Subscription) {
 	labels := []string{s.Service, s.Source, s.Stream}
 	m.latency.DeleteLabelValues(labels...)
 	m.pending.DeleteLabelValues(labels...)
+	m.pendingBytes.DeleteLabelValues(labels...)
 	m.connected.DeleteLabelValues(labels...)
 	m.applied.DeleteLabelValues(labels...)
 }

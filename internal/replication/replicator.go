@@ -173,15 +173,18 @@ func (r *Replicator) Set(subs []Subscription) {
 
 // Status is the state of one subscription.
 type Status struct {
-	Service   string    `json:"service"`
-	Source    string    `json:"source"`
-	Stream    string    `json:"stream"`
-	Connected bool      `json:"connected"`
-	Cursor    uint64    `json:"cursor"`
-	Head      uint64    `json:"head"`                // the source's head at the last frame
-	Pending   uint64    `json:"pending"`             // Head - Cursor
-	Watermark Timestamp `json:"watermark"`           // the last watermark received (zero: none yet)
-	LastFrame time.Time `json:"last_frame,omitzero"` // when the last frame arrived
+	Service   string `json:"service"`
+	Source    string `json:"source"`
+	Stream    string `json:"stream"`
+	Connected bool   `json:"connected"`
+	Cursor    uint64 `json:"cursor"`
+	Head      uint64 `json:"head"`    // the source's head at the last frame
+	Pending   uint64 `json:"pending"` // Head - Cursor
+	// PendingBytes is the source's count, at the last frame, of the bytes of its own
+	// writes to the stream after Cursor (see Batch.PendingBytes).
+	PendingBytes uint64    `json:"pending_bytes"`
+	Watermark    Timestamp `json:"watermark"`           // the last watermark received (zero: none yet)
+	LastFrame    time.Time `json:"last_frame,omitzero"` // when the last frame arrived
 	// LastLatency is the latency of the last record applied: from its commit at the
 	// source to its apply here.
 	LastLatency time.Duration `json:"last_latency_ns"`
@@ -381,6 +384,7 @@ func coalesce(r *bufio.Reader, b *Batch) error {
 		}
 		b.Records = append(b.Records, next.Records...)
 		b.Next, b.Head = next.Next, max(b.Head, next.Head)
+		b.PendingBytes = next.PendingBytes // counted after the later frame's Next
 		// An earlier frame's watermark stays true after later frames: it bounds every
 		// record after that frame from below.
 		if !next.Watermark.IsZero() {
@@ -406,6 +410,7 @@ func (p *pull) recordFrame(b *Batch) {
 	p.mu.Lock()
 	p.st.Connected, p.st.Error = true, ""
 	p.st.Cursor, p.st.Head, p.st.LastFrame = b.Next, max(b.Head, b.Next), now
+	p.st.PendingBytes = b.PendingBytes
 	if !b.Watermark.IsZero() {
 		p.st.Watermark = b.Watermark
 	}
@@ -418,6 +423,7 @@ func (p *pull) recordFrame(b *Batch) {
 		labels := []string{p.sub.Service, p.sub.Source, p.sub.Stream}
 		m.connected.WithLabelValues(labels...).Set(1)
 		m.pending.WithLabelValues(labels...).Set(float64(pending))
+		m.pendingBytes.WithLabelValues(labels...).Set(float64(b.PendingBytes))
 		m.applied.WithLabelValues(labels...).Add(float64(len(b.Records)))
 	}
 }

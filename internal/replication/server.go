@@ -22,10 +22,11 @@ const PathPrefix = "/peer/v1/replication/"
 type Log interface {
 	// Read returns the records of stream after position after that were written in
 	// this region and may go to region to — about maxBytes of them at most, but at
-	// least one if there is one — with the position reached, the log's head and, when
-	// caught up with every commit, a watermark (see [Batch]). Records that must not
-	// reach to (data pinned to zones it is not in) are skipped, never shipped. It
-	// returns an error wrapping ErrUnknownStream when the stream is not served to to.
+	// least one if there is one — with the position reached, the log's head, the
+	// bytes of this region's writes after that position and, when caught up with
+	// every commit, a watermark (see [Batch]). Records that must not reach to (data
+	// pinned to zones it is not in) are skipped, never shipped. It returns an error
+	// wrapping ErrUnknownStream when the stream is not served to to.
 	Read(stream, to string, after uint64, maxBytes int) (*Batch, error)
 }
 

@@ -36,6 +36,10 @@ type Batch struct {
 	// Watermark, when not zero, is a timestamp below every record the source will ever
 	// add to the stream after Next. Sources set it when Next caught up with every commit.
 	Watermark Timestamp
+	// PendingBytes is how many bytes of the source's own writes to the stream come after
+	// Next, up to Head: the service's measure of what it ships (tables: each record's key
+	// and payload), commits in flight included. Frames of version 1 carry none (0).
+	PendingBytes uint64
 }
 
 // Size limits of the wire format.
@@ -49,23 +53,29 @@ const (
 // ErrMalformed is returned (wrapped) for bytes that are not a valid frame.
 var ErrMalformed = errors.New("replication: malformed frame")
 
-const frameVersion = 1
+// Frame versions: version 1 had no PendingBytes; it is still decoded.
+const (
+	frameVersion   = 2
+	frameVersionV1 = 1
+)
 
 const flagDelete = 1
 
 // AppendBatch appends the frame of b to dst: a 4-byte big-endian length and the
 // encoded batch:
 //
-//	version(1) uvarint(next) uvarint(head) ts(watermark) uvarint(count) record*
+//	version(1) uvarint(next) uvarint(head) ts(watermark) uvarint(pending bytes) uvarint(count) record*
 //	record = uvarint(seq) ts str(region) uvarint(n) (ts str(region))*n flags(1) str(key) str(data)
 //
-// where ts is a Timestamp's 12 bytes and str is uvarint(len) and the bytes.
+// where ts is a Timestamp's 12 bytes and str is uvarint(len) and the bytes. Version 1 has
+// no pending bytes.
 func AppendBatch(dst []byte, b *Batch) []byte {
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0, frameVersion)
 	dst = binary.AppendUvarint(dst, b.Next)
 	dst = binary.AppendUvarint(dst, b.Head)
 	dst = b.Watermark.Append(dst)
+	dst = binary.AppendUvarint(dst, b.PendingBytes)
 	dst = binary.AppendUvarint(dst, uint64(len(b.Records)))
 	for i := range b.Records {
 		r := &b.Records[i]
@@ -122,10 +132,14 @@ func ReadBatch(r io.Reader) (*Batch, error) {
 // records' Key and Data alias buf.
 func DecodeBatch(buf []byte) (*Batch, error) {
 	d := decoder{buf: buf}
-	if v := d.byte(); d.err == nil && v != frameVersion {
-		return nil, fmt.Errorf("%w: version %d (want %d)", ErrMalformed, v, frameVersion)
+	v := d.byte()
+	if d.err == nil && v != frameVersion && v != frameVersionV1 {
+		return nil, fmt.Errorf("%w: version %d (want %d or %d)", ErrMalformed, v, frameVersionV1, frameVersion)
 	}
 	b := &Batch{Next: d.uvarint(), Head: d.uvarint(), Watermark: d.ts()}
+	if v == frameVersion {
+		b.PendingBytes = d.uvarint()
+	}
 	count := d.uvarint()
 	// A record takes at least 18 bytes, so a count the rest cannot hold is a lie.
 	if d.err == nil && count > uint64(len(d.buf))/18 {

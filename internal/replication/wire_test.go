@@ -2,6 +2,7 @@ package replication
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"reflect"
@@ -10,7 +11,7 @@ import (
 
 func sampleBatch() *Batch {
 	return &Batch{
-		Next: 42, Head: 50, Watermark: Timestamp{Wall: 1e18, Logical: 3},
+		Next: 42, Head: 50, Watermark: Timestamp{Wall: 1e18, Logical: 3}, PendingBytes: 1<<33 + 5,
 		Records: []Record{
 			{Seq: 40, Version: v(10, "eu-west"), Context: Context{v(10, "eu-west"), v(9, "us-east")}, Key: []byte("k1"), Data: []byte(`{"a":1}`)},
 			{Seq: 42, Version: v(11, "eu-west"), Context: Context{v(11, "eu-west")}, Key: []byte("k2"), Delete: true, Data: []byte{}},
@@ -37,6 +38,47 @@ func TestBatchRoundTrip(t *testing.T) {
 	}
 }
 
+// TestPendingBytesOnTheWire: a frame carries PendingBytes; a frame of version 1, which has
+// none, still decodes, with PendingBytes 0.
+func TestPendingBytesOnTheWire(t *testing.T) {
+	for _, want := range []uint64{0, 1, 300, 1<<64 - 1} {
+		b := sampleBatch()
+		b.PendingBytes = want
+		got, err := DecodeBatch(AppendBatch(nil, b)[4:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.PendingBytes != want || !reflect.DeepEqual(got, b) {
+			t.Fatalf("PendingBytes %d came back as %+v", want, got)
+		}
+	}
+	want := sampleBatch()
+	want.PendingBytes = 0
+	got, err := DecodeBatch(frameV1(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("version 1 frame decoded as %+v\nwant %+v", got, want)
+	}
+	// Version 2 needs the field: a frame cut just before it is malformed.
+	v2 := AppendBatch(nil, &Batch{Next: 1, Head: 1})[4:]
+	if _, err := DecodeBatch(v2[:len(v2)-2]); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("a frame without its pending bytes: %v", err)
+	}
+}
+
+// frameV1 returns b encoded as a frame of version 1 (without its length), which has no
+// PendingBytes (b's must be 0).
+func frameV1(b *Batch) []byte {
+	v2 := AppendBatch(nil, b)[5:]
+	at := len(binary.AppendUvarint(binary.AppendUvarint(nil, b.Next), b.Head)) + TimestampSize
+	if v2[at] != 0 {
+		panic("frameV1 of a batch with pending bytes")
+	}
+	return append(append([]byte{frameVersionV1}, v2[:at]...), v2[at+1:]...)
+}
+
 func TestReadBatchRefusesBadFrames(t *testing.T) {
 	good := AppendBatch(nil, sampleBatch())
 	for name, frame := range map[string][]byte{
@@ -61,6 +103,9 @@ func TestReadBatchRefusesBadFrames(t *testing.T) {
 func FuzzDecodeBatch(f *testing.F) {
 	f.Add(AppendBatch(nil, sampleBatch())[4:])
 	f.Add(AppendBatch(nil, &Batch{})[4:])
+	v1 := sampleBatch()
+	v1.PendingBytes = 0
+	f.Add(frameV1(v1))
 	f.Add([]byte{1, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := DecodeBatch(data)

@@ -166,7 +166,7 @@ func (s *Service) loadCatalog() error {
 		if err := json.Unmarshal(it.Value(), &meta); err != nil {
 			return fmt.Errorf("tables: loading the catalog: %s: %w", it.Key(), err)
 		}
-		last, err := lastLogSeq(s.store, meta.ID)
+		last, shipped, err := lastLogSeq(s.store, meta.ID)
 		if err != nil {
 			return fmt.Errorf("tables: loading table %s: %w", meta.Name, err)
 		}
@@ -174,6 +174,7 @@ func (s *Service) loadCatalog() error {
 		if err != nil {
 			return err
 		}
+		t.log.shipped = shipped
 		s.tables[meta.Name] = t
 	}
 	if err := it.Close(); err != nil {

@@ -49,6 +49,9 @@ type changeRecord struct {
 	// write to a global table; TS is zero otherwise, and in records of format 1.
 	TS      replication.Timestamp
 	Context replication.Context
+	// Shipped is the log's count of shipped bytes through this record (see
+	// changeLog.shipped); 0 in records of formats 1 and 2.
+	Shipped uint64
 }
 
 // version returns the record's write version (zero for a table that was not global).
@@ -60,9 +63,10 @@ func (r *changeRecord) version() replication.Version {
 }
 
 // changeRecordVersion is the first byte of every encoded record. Format 1 had no version
-// and context; it is still decoded.
+// and context, format 2 no shipped bytes; both are still decoded.
 const (
-	changeRecordVersion   = 2
+	changeRecordVersion   = 3
+	changeRecordVersionV2 = 2
 	changeRecordVersionV1 = 1
 )
 
@@ -72,12 +76,13 @@ const flagTTL = 1
 // encode returns the record's bytes:
 //
 //	version(1) uvarint(seq) event(1) flags(1) varint(unix nanos) str(region) str(keys) opt(old) opt(new)
-//	ts(12) uvarint(n) (ts(12) str(region))*n
+//	ts(12) uvarint(n) (ts(12) str(region))*n uvarint(shipped)
 //
 // where flags has bit 0 set for a TTL removal, str is uvarint(len) and bytes, opt is
 // uvarint(0) for absent or uvarint(len+1) and bytes, ts a replication.Timestamp's 12 bytes
-// (the write's version; zeros for a table that is not global) and the n pairs the write's
-// causal context. Format 1 ends after opt(new).
+// (the write's version; zeros for a table that is not global), the n pairs the write's
+// causal context and shipped the record's Shipped. Format 1 ends after opt(new), format 2
+// after the context.
 func (r *changeRecord) encode() []byte {
 	b := make([]byte, 0, 32+len(r.Region)+len(r.Keys)+len(r.Old)+len(r.New))
 	b = append(b, changeRecordVersion)
@@ -107,14 +112,14 @@ func (r *changeRecord) encode() []byte {
 		b = binary.AppendUvarint(b, uint64(len(v.Region)))
 		b = append(b, v.Region...)
 	}
-	return b
+	return binary.AppendUvarint(b, r.Shipped)
 }
 
 var errBadRecord = errors.New("tables: malformed change-log record")
 
 // decodeChangeRecord parses what encode wrote.
 func decodeChangeRecord(b []byte) (*changeRecord, error) {
-	if len(b) == 0 || b[0] != changeRecordVersion && b[0] != changeRecordVersionV1 {
+	if len(b) == 0 || b[0] < changeRecordVersionV1 || b[0] > changeRecordVersion {
 		return nil, errBadRecord
 	}
 	format := b[0]
@@ -166,7 +171,7 @@ func decodeChangeRecord(b []byte) (*changeRecord, error) {
 		*img = b[n : n+int(l-1)]
 		b = b[n+int(l-1):]
 	}
-	if format == changeRecordVersion {
+	if format >= changeRecordVersionV2 {
 		var err error
 		if r.TS, err = replication.DecodeTimestamp(b); err != nil {
 			return nil, errBadRecord
@@ -190,6 +195,12 @@ func decodeChangeRecord(b []byte) (*changeRecord, error) {
 			r.Context = append(r.Context, replication.Version{TS: ts, Region: string(region)})
 		}
 	}
+	if format >= changeRecordVersion {
+		if r.Shipped, n = binary.Uvarint(b); n <= 0 {
+			return nil, errBadRecord
+		}
+		b = b[n:]
+	}
 	if len(b) != 0 {
 		return nil, errBadRecord
 	}
@@ -205,23 +216,28 @@ func logKey(tableID string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
-// lastLogSeq returns the highest sequence number in a table's log, 0 if it is empty.
-func lastLogSeq(r kv.Reader, tableID string) (uint64, error) {
+// lastLogSeq returns the highest sequence number in a table's log and the shipped bytes
+// through it (changeLog.shipped, from its record), both 0 if the log is empty.
+func lastLogSeq(r kv.Reader, tableID string) (last, shipped uint64, err error) {
 	prefix := []byte(logPrefix + tableID + "/")
 	it, err := r.ReverseIter(prefix, kv.PrefixEnd(prefix))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer it.Close()
-	var last uint64
 	if it.Next() {
 		k := it.Key()[len(prefix):]
 		if len(k) != 8 {
-			return 0, fmt.Errorf("%w: key of %d bytes", errBadRecord, len(k)+len(prefix))
+			return 0, 0, fmt.Errorf("%w: key of %d bytes", errBadRecord, len(k)+len(prefix))
 		}
 		last = binary.BigEndian.Uint64(k)
+		rec, err := decodeChangeRecord(it.Value())
+		if err != nil {
+			return 0, 0, fmt.Errorf("change-log record %d: %w", last, err)
+		}
+		shipped = rec.Shipped
 	}
-	return last, it.Close()
+	return last, shipped, it.Close()
 }
 
 // changeLog hands out a table's sequence numbers. Writers commit concurrently, so a record
@@ -232,83 +248,164 @@ func lastLogSeq(r kv.Reader, tableID string) (uint64, error) {
 // the same critical section, so that their timestamps grow with their sequence numbers;
 // every number in flight keeps a bound below which no record after it is stamped, from
 // which position derives the watermark (docs/design/0003, decision 6).
+//
+// The log also counts the bytes that replication ships of the writes made here (shipSize:
+// a record's key encoding and payload, as Read puts them on the wire): each record stores
+// the count through itself (changeRecord.Shipped), handed out with its number, so that the
+// bytes a replica has still to pull after a position are the count at the head less the
+// count at that position (logPosition.pendingBytes). Writes pulled from elsewhere and
+// writes to a table that is not global ship nothing.
 type changeLog struct {
 	tableID string
 
 	mu       sync.Mutex
-	last     uint64                           // the highest number handed out
-	inflight map[uint64]replication.Timestamp // handed out, not yet committed or abandoned: its bound
+	last     uint64            // the highest number handed out
+	shipped  uint64            // shipped bytes through last, numbers in flight included
+	inflight map[uint64]flight // handed out, not yet committed or abandoned
+	// abandoned holds the shipped bytes of numbers released without a record (a failed
+	// commit) after a later number had been handed out, whose count includes them; a
+	// failed commit of the last numbers handed out takes its bytes back from shipped
+	// instead. Kept until the process ends: after a restart, a replica behind such a
+	// number is counted its bytes as pending until it passes it.
+	abandoned map[uint64]uint64
+}
+
+// flight is a number in flight.
+type flight struct {
+	bound   replication.Timestamp // no record after it is stamped below this
+	size    uint64                // the number's shipped bytes
+	shipped uint64                // the log's shipped bytes through the number
 }
 
 func newChangeLog(tableID string, last uint64) *changeLog {
-	return &changeLog{tableID: tableID, last: last, inflight: map[uint64]replication.Timestamp{}}
+	return &changeLog{tableID: tableID, last: last, inflight: map[uint64]flight{}}
 }
 
-// reserve hands out n consecutive numbers, the first returned; release each when its
-// commit has returned, whatever its result.
-func (l *changeLog) reserve(n int) uint64 {
+// reserve hands out n consecutive numbers, the first returned, which ship nothing, with the
+// log's shipped bytes through each of them; release each when its commit has returned,
+// whatever its result.
+func (l *changeLog) reserve(n int) (first, shipped uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	first := l.last + 1
+	first = l.last + 1
 	for i := 0; i < n; i++ {
 		l.last++
-		l.inflight[l.last] = replication.Timestamp{}
+		l.inflight[l.last] = flight{shipped: l.shipped}
 	}
-	return first
+	return first, l.shipped
 }
 
 // reserveStamped hands out n consecutive numbers, the first returned, and reads clock (nil:
 // none) once for each of the first stamped of them, in order: the timestamps of the writes
 // made here. The others (replicated writes, which carry their origin's version) are bounded
-// by the clock's latest reading.
-func (l *changeLog) reserveStamped(n, stamped int, clock *replication.Clock) (uint64, []replication.Timestamp) {
+// by the clock's latest reading. sizes (nil: all 0) are the numbers' shipped bytes; shipped
+// are the log's shipped bytes through each number.
+func (l *changeLog) reserveStamped(n, stamped int, clock *replication.Clock, sizes []uint64) (first uint64, tss []replication.Timestamp, shipped []uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	first := l.last + 1
-	var tss []replication.Timestamp
+	first = l.last + 1
+	shipped = make([]uint64, n)
 	var bound replication.Timestamp
 	if clock != nil && stamped < n {
 		bound = clock.Peek()
 	}
 	for i := 0; i < n; i++ {
 		l.last++
+		f := flight{bound: bound}
 		if clock != nil && i < stamped {
-			ts := clock.Now()
-			tss = append(tss, ts)
-			l.inflight[l.last] = ts
-		} else {
-			l.inflight[l.last] = bound
+			f.bound = clock.Now()
+			tss = append(tss, f.bound)
+		}
+		if i < len(sizes) {
+			f.size = sizes[i]
+		}
+		l.shipped += f.size
+		f.shipped = l.shipped
+		l.inflight[l.last] = f
+		shipped[i] = l.shipped
+	}
+	return first, tss, shipped
+}
+
+// logPosition is a change log's state at one instant, as Read serves it.
+type logPosition struct {
+	frontier, last uint64
+	watermark      replication.Timestamp
+	shipped        uint64 // shipped bytes through last
+	atFrontier     uint64 // shipped bytes through frontier
+	// atAfter is the shipped bytes through the position asked for, when it is between
+	// the frontier and last and a number in flight tells them (afterKnown).
+	atAfter    uint64
+	afterKnown bool
+	abandoned  map[uint64]uint64 // those after the position asked for; nil: none
+}
+
+// pendingBytes returns the shipped bytes after position pos (through which the log
+// shipped shippedAtPos): of the records after it, and of the numbers in flight.
+func (p *logPosition) pendingBytes(pos, shippedAtPos uint64) uint64 {
+	if pos >= p.last || shippedAtPos >= p.shipped {
+		return 0
+	}
+	n := p.shipped - shippedAtPos
+	for s, size := range p.abandoned {
+		if s > pos {
+			n -= min(n, size)
 		}
 	}
-	return first, tss
+	return n
 }
 
 // position returns, at one instant, the frontier, the last number handed out and a
 // timestamp below every write stamped after the frontier (a new reading of clock when
 // nothing is in flight; zero when clock is nil).
 func (l *changeLog) position(clock *replication.Clock) (frontier, last uint64, watermark replication.Timestamp) {
+	p := l.readPosition(clock, ^uint64(0))
+	return p.frontier, p.last, p.watermark
+}
+
+// readPosition is position with the log's shipped bytes, for a reader at position after.
+func (l *changeLog) readPosition(clock *replication.Clock, after uint64) logPosition {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	frontier, last = l.last, l.last
-	var low replication.Timestamp
+	p := logPosition{frontier: l.last, last: l.last, shipped: l.shipped, atFrontier: l.shipped}
+	var low flight
 	lowSeq := uint64(0)
-	for s, ts := range l.inflight {
-		if s-1 < frontier {
-			frontier = s - 1
+	for s, f := range l.inflight {
+		if s-1 < p.frontier {
+			p.frontier = s - 1
 		}
 		if lowSeq == 0 || s < lowSeq {
-			lowSeq, low = s, ts
+			lowSeq, low = s, f
 		}
 	}
-	if clock == nil {
-		return frontier, last, replication.Timestamp{}
+	if lowSeq != 0 {
+		p.atFrontier = low.shipped - low.size
 	}
-	if lowSeq == 0 {
+	if after > p.frontier && after < p.last {
+		if f, ok := l.inflight[after+1]; ok {
+			p.atAfter, p.afterKnown = f.shipped-f.size, true
+		} else if f, ok := l.inflight[after]; ok {
+			p.atAfter, p.afterKnown = f.shipped, true
+		}
+	}
+	for s, size := range l.abandoned {
+		if s > after {
+			if p.abandoned == nil {
+				p.abandoned = map[uint64]uint64{}
+			}
+			p.abandoned[s] = size
+		}
+	}
+	switch {
+	case clock == nil:
+	case lowSeq == 0:
 		// A reading, not a peek: an idle region's watermark moves on with its clock, so
 		// that it does not hold tombstone collection back at its last write.
-		return frontier, last, clock.Now()
+		p.watermark = clock.Now()
+	default:
+		p.watermark = before(low.bound)
 	}
-	return frontier, last, before(low)
+	return p
 }
 
 // before returns the timestamp just below ts (zero for zero).
@@ -332,12 +429,26 @@ func (l *changeLog) next() uint64 {
 	return l.last + 1
 }
 
-// release ends the flight of n numbers from first.
-func (l *changeLog) release(first uint64, n int) {
+// release ends the flight of n numbers from first; committed says whether their records
+// were committed (or none will ever be).
+func (l *changeLog) release(first uint64, n int, committed bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	tail := first+uint64(n)-1 == l.last // no number handed out after them counts their bytes
 	for i := 0; i < n; i++ {
-		delete(l.inflight, first+uint64(i))
+		s := first + uint64(i)
+		f := l.inflight[s]
+		delete(l.inflight, s)
+		switch {
+		case committed || f.size == 0:
+		case tail:
+			l.shipped -= f.size
+		default:
+			if l.abandoned == nil {
+				l.abandoned = map[uint64]uint64{}
+			}
+			l.abandoned[s] = f.size
+		}
 	}
 }
 

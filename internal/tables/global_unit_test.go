@@ -23,8 +23,8 @@ func TestChangeRecordVersionsAndContexts(t *testing.T) {
 	}
 	// A record of format 1 (no version, no context) still decodes.
 	plain := changeRecord{Seq: 8, Event: eventInsert, Time: at, Region: "eu-west", Keys: []byte("k"), New: []byte("n")}
-	v2 := plain.encode()
-	v1 := append([]byte{changeRecordVersionV1}, v2[1:len(v2)-replication.TimestampSize-1]...)
+	v3 := plain.encode()
+	v1 := append([]byte{changeRecordVersionV1}, v3[1:len(v3)-replication.TimestampSize-2]...)
 	got, err = decodeChangeRecord(v1)
 	if err != nil {
 		t.Fatal(err)
@@ -41,19 +41,19 @@ func TestChangeLogWatermark(t *testing.T) {
 	if f != 0 || last != 0 || wm != clock.Peek() {
 		t.Fatalf("empty log: %d %d %v", f, last, wm)
 	}
-	a, tsa := l.reserveStamped(2, 2, clock) // 1, 2: stamped here
-	b, tsb := l.reserveStamped(1, 0, clock) // 3: a replicated write
+	a, tsa, _ := l.reserveStamped(2, 2, clock, nil) // 1, 2: stamped here
+	b, tsb, _ := l.reserveStamped(1, 0, clock, nil) // 3: a replicated write
 	if a != 1 || b != 3 || len(tsa) != 2 || len(tsb) != 0 || tsa[0].Compare(tsa[1]) >= 0 {
 		t.Fatalf("reservations %d %v %d %v", a, tsa, b, tsb)
 	}
 	if f, last, wm = l.position(clock); f != 0 || last != 3 || wm.Compare(tsa[0]) >= 0 {
 		t.Fatalf("with 1 in flight: frontier %d last %d watermark %v (first ts %v)", f, last, wm, tsa[0])
 	}
-	l.release(a, 2)
+	l.release(a, 2, true)
 	if f, _, wm = l.position(clock); f != 2 || wm.Compare(tsa[0]) < 0 {
 		t.Fatalf("with 3 in flight: frontier %d watermark %v", f, wm)
 	}
-	c, tsc := l.reserveStamped(1, 1, clock)
+	c, tsc, _ := l.reserveStamped(1, 1, clock, nil)
 	if wm.Compare(tsc[0]) >= 0 {
 		t.Fatalf("a later write (%d at %v) is not above the watermark %v", c, tsc[0], wm)
 	}

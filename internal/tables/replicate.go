@@ -26,6 +26,13 @@ var (
 // for a removal).
 const payloadTTL = 1
 
+// shipSize is what Read ships of a write made here whose new image is image (nil for a
+// removal): the key's encoding and the payload. The change log counts it
+// (changeLog.shipped), for the bytes a replica has still to pull (Batch.PendingBytes).
+func shipSize(m *mutation, image []byte) uint64 {
+	return uint64(len(m.key) - len(m.t.items) + 1 + len(image))
+}
+
 // globalTableNamed returns the local table of a global table in which region takes part,
 // or an error wrapping replication.ErrUnknownStream.
 func (s *Service) globalTableNamed(name, region string) (*table, *globalLocal, error) {
@@ -56,7 +63,8 @@ func (s *Service) Read(stream, to string, after uint64, maxBytes int) (*replicat
 	if err := s.checkCaller(t, to); err != nil {
 		return nil, err
 	}
-	frontier, head, watermark := t.log.position(s.clock)
+	pos := t.log.readPosition(s.clock, after)
+	frontier, head, watermark := pos.frontier, pos.last, pos.watermark
 	out := &replication.Batch{Next: after, Head: head}
 	if after < g.Since {
 		after = min(g.Since, frontier) // the table's regional life is not shipped
@@ -67,6 +75,11 @@ func (s *Service) Read(stream, to string, after uint64, maxBytes int) (*replicat
 		if after == frontier {
 			out.Watermark = watermark
 		}
+		at, err := s.shippedAt(t, &pos, out.Next)
+		if err != nil {
+			return nil, err
+		}
+		out.PendingBytes = pos.pendingBytes(out.Next, at)
 		return out, nil
 	}
 	r := residencyOf(t.currentSettings().tags)
@@ -76,6 +89,7 @@ func (s *Service) Read(stream, to string, after uint64, maxBytes int) (*replicat
 	}
 	defer it.Close()
 	size, full := 0, false
+	var shipped uint64 // the log's shipped bytes through out.Next
 	for it.Next() {
 		if size >= maxBytes && len(out.Records) > 0 {
 			full = true
@@ -87,6 +101,7 @@ func (s *Service) Read(stream, to string, after uint64, maxBytes int) (*replicat
 		if err != nil {
 			return nil, fmt.Errorf("change-log record %d of %s: %w", seq, t.meta.Name, err)
 		}
+		shipped = rec.Shipped
 		if rec.Region != s.opts.Region || rec.TS.IsZero() {
 			continue // a write pulled from elsewhere, or made before the table was global
 		}
@@ -126,8 +141,38 @@ func (s *Service) Read(stream, to string, after uint64, maxBytes int) (*replicat
 	if !full {
 		out.Next = frontier // the numbers after the last record were gaps
 		out.Watermark = watermark
+		shipped = pos.atFrontier
 	}
+	out.PendingBytes = pos.pendingBytes(out.Next, shipped)
 	return out, nil
+}
+
+// shippedAt returns the shipped bytes of t's log through position at, which is at or after
+// the frontier of pos. Past the frontier (a replica whose cursor is ahead of it, as after a
+// restart that lost commits in flight) they are those of the record at that position, or
+// of a number in flight; failing both, the frontier's: the bytes in between are counted as
+// pending.
+func (s *Service) shippedAt(t *table, pos *logPosition, at uint64) (uint64, error) {
+	switch {
+	case at == pos.frontier:
+		return pos.atFrontier, nil
+	case at >= pos.last:
+		return pos.shipped, nil
+	case pos.afterKnown:
+		return pos.atAfter, nil
+	}
+	v, err := s.store.Get(logKey(t.meta.ID, at))
+	if errors.Is(err, kv.ErrNotFound) {
+		return pos.atFrontier, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	rec, err := decodeChangeRecord(v)
+	if err != nil {
+		return 0, fmt.Errorf("change-log record %d of %s: %w", at, t.meta.Name, err)
+	}
+	return rec.Shipped, nil
 }
 
 // checkCaller refuses a region that is not a replica of t (it may not read its changes).

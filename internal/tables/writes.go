@@ -109,10 +109,12 @@ func (s *Service) commit(rc *requestContext, muts []*mutation) error {
 // conflict records and cursors of an apply.
 func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv.Batch)) error {
 	type reservation struct {
-		log   *changeLog
-		first uint64
-		n     int
-		tss   []replication.Timestamp
+		log     *changeLog
+		first   uint64
+		n       int
+		tss     []replication.Timestamp
+		shipped []uint64 // the log's shipped bytes through each number; nil: base for all
+		base    uint64
 	}
 	var changing, stampOnly []*mutation
 	perLog := map[*changeLog]int{}
@@ -177,27 +179,43 @@ func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv
 		}
 		indexed[i] = w
 	}
-	var reservations []reservation
+	// What the writes made here to a global table ship, in their log's order.
+	var sizes map[*changeLog][]uint64
+	for i, m := range changing {
+		if stampedLog[m.t.log] {
+			if sizes == nil {
+				sizes = map[*changeLog][]uint64{}
+			}
+			var size uint64
+			if m.origin == nil {
+				size = shipSize(m, encoded[i])
+			}
+			sizes[m.t.log] = append(sizes[m.t.log], size)
+		}
+	}
+	reservations := make([]reservation, 0, len(perLog))
+	reserved := map[*changeLog]*reservation{}
 	next := map[*changeLog]uint64{}
 	stamps := map[*changeLog][]replication.Timestamp{}
 	for l, n := range perLog {
-		var first uint64
-		var tss []replication.Timestamp
+		r := reservation{log: l, n: n}
 		switch {
 		case stampedLog[l]:
-			first, tss = l.reserveStamped(n, n, s.clock)
+			r.first, r.tss, r.shipped = l.reserveStamped(n, n, s.clock, sizes[l])
 		case globalLog[l]:
-			first, tss = l.reserveStamped(n, 0, s.clock) // bounded by the clock, for watermarks
+			r.first, r.tss, r.shipped = l.reserveStamped(n, 0, s.clock, nil) // bounded by the clock, for watermarks
 		default:
-			first = l.reserve(n) // a regional table: no clock
+			r.first, r.base = l.reserve(n) // a regional table: no clock
 		}
-		reservations = append(reservations, reservation{l, first, n, tss})
-		next[l] = first
-		stamps[l] = tss
+		reservations = append(reservations, r)
+		reserved[l] = &reservations[len(reservations)-1]
+		next[l] = r.first
+		stamps[l] = r.tss
 	}
+	committed := false
 	defer func() {
 		for _, r := range reservations {
-			r.log.release(r.first, r.n)
+			r.log.release(r.first, r.n, committed)
 		}
 	}()
 	b := s.store.NewBatch()
@@ -215,6 +233,11 @@ func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv
 	for i, m := range changing {
 		rec := changeRecord{Seq: next[m.t.log], Time: rc.now, Region: s.opts.Region, TTL: m.ttl}
 		next[m.t.log]++
+		if r := reserved[m.t.log]; r.shipped != nil {
+			rec.Shipped = r.shipped[rec.Seq-r.first]
+		} else {
+			rec.Shipped = r.base
+		}
 		switch {
 		case m.old == nil:
 			rec.Event = eventInsert
@@ -278,6 +301,7 @@ func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv
 	if err := s.store.Commit(b, kv.CommitOptions{Sync: true}); err != nil {
 		return fmt.Errorf("committing %d item writes: %w", len(changing), err)
 	}
+	committed = true
 	for _, e := range events {
 		s.metrics.changes.WithLabelValues(e.String()).Inc()
 	}
