@@ -48,11 +48,27 @@ func TestGlobalTableLifecycle(t *testing.T) {
 	}
 	// Unknown region, then the first replica.
 	wantError(t, f.addReplica("us-east", "orders", "mars-north"), "ValidationException", "mars-north")
+	// eu-west's backfill is held at its first chunk until the next check is done, so that
+	// the change is still in progress then (300 items can be copied before the next call).
+	euReached, euRelease := make(chan struct{}), make(chan struct{})
+	var euOnce sync.Once
+	euHook := func(table string, chunk int) error {
+		if chunk == 0 {
+			euOnce.Do(func() { close(euReached); <-euRelease })
+		}
+		return nil
+	}
+	eu.svc.replicaBackfillHook.Store(&euHook)
+	releaseEU := sync.OnceFunc(func() { close(euRelease) })
+	t.Cleanup(releaseEU) // a failure below must not leave the backfill held
 	if err := f.addReplica("us-east", "orders", "eu-west"); err != nil {
 		t.Fatal(err)
 	}
+	<-euReached
 	// One replica change at a time.
 	wantError(t, f.addReplica("us-east", "orders", "ap-southeast"), "ResourceInUseException", "")
+	releaseEU()
+	eu.svc.replicaBackfillHook.Store(nil)
 	f.waitActive("orders", "us-east", "eu-west")
 	wantError(t, f.addReplica("us-east", "orders", "eu-west"), "ValidationException", "already existed")
 
