@@ -11,12 +11,19 @@
 // in -rounds rounds:
 //
 //   - Latency: each region is driven open-loop at -rate PutItem/s (new keys, a 100-byte
-//     value) for -duration by -workers goroutines, while one reader per region tails the
-//     region's stream (GetRecords every -poll). A change's replication latency from source
-//     S to receiver R is the time R's reader saw the key minus the time S's reader saw it —
+//     value) for -duration by -workers goroutines. With -measure metrics (the default) the
+//     latency is what each receiving region's replication histogram records — from the
+//     write's commit timestamp at the source to its apply at the receiver, issue 6's
+//     definition — read from every region's /metrics (the native histogram, buckets 2%
+//     wide; a quantile is its bucket's upper bound) before and after the writes, and the
+//     receivers' applied-records counters tell that every write arrived; nothing but the
+//     writers loads the fleet. With -measure streams one reader per region tails the
+//     region's stream (GetRecords every -poll), and a change's latency from source S to
+//     receiver R is the time R's reader saw the key minus the time S's reader saw it —
 //     DynamoDB's ReplicationLatency, from one stream to the other — so the readers' polling
-//     delay cancels out. The pair's model one-way delay is subtracted: the rest is what
-//     replication adds to the wire (the overhead), printed as p50 and p99 per pair.
+//     delay cancels out (the readers' calls load the fleet and the load generator too).
+//     The pair's model one-way delay is subtracted: the rest is what replication adds to
+//     the wire (the overhead), printed as p50 and p99 per pair.
 //   - Throughput: closed-loop PutItem with -c goroutines for -tput against us-east, on
 //     "solo" and on "bench" (its replicas in eu-west and ap-southeast applying, nothing
 //     written there), in an order that alternates between rounds. The ratio bench/solo is
@@ -38,6 +45,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 )
@@ -52,6 +60,7 @@ type config struct {
 	tput       time.Duration
 	clients    int
 	partition  time.Duration
+	measure    string
 	keep       bool
 }
 
@@ -69,6 +78,9 @@ func (c *config) validate() error {
 	if c.rate < 1 || c.workers < 1 || c.clients < 1 {
 		errs = append(errs, fmt.Errorf("-rate %d, -workers %d, -c %d: at least 1 each", c.rate, c.workers, c.clients))
 	}
+	if c.measure != "metrics" && c.measure != "streams" {
+		errs = append(errs, fmt.Errorf("-measure %q: metrics or streams", c.measure))
+	}
 	if c.poll <= 0 || c.tput < time.Second {
 		errs = append(errs, fmt.Errorf("-poll %v must be positive and -tput %v at least 1s", c.poll, c.tput))
 	}
@@ -76,7 +88,7 @@ func (c *config) validate() error {
 }
 
 func main() {
-	cfg := config{rounds: 3, duration: 20 * time.Second, rate: 1000, workers: 32, poll: 5 * time.Millisecond, tput: 8 * time.Second, clients: 16, partition: 30 * time.Second}
+	cfg := config{rounds: 3, duration: 20 * time.Second, rate: 1000, workers: 32, poll: 5 * time.Millisecond, tput: 8 * time.Second, clients: 16, partition: 30 * time.Second, measure: "metrics"}
 	flag.StringVar(&cfg.polyregion, "polyregion", "", "polyregion binary (required; run.sh builds bin/polyregion)")
 	flag.IntVar(&cfg.rounds, "rounds", cfg.rounds, "rounds; the figures are their medians")
 	flag.DurationVar(&cfg.duration, "duration", cfg.duration, "length of each round's latency phase")
@@ -86,12 +98,16 @@ func main() {
 	flag.DurationVar(&cfg.tput, "tput", cfg.tput, "length of each closed-loop throughput run")
 	flag.IntVar(&cfg.clients, "c", cfg.clients, "goroutines of the closed-loop throughput runs")
 	flag.DurationVar(&cfg.partition, "partition", cfg.partition, "after the rounds, cut ap-southeast off for this long under the same write load, heal, and report the catch-up; 0: skip")
+	flag.StringVar(&cfg.measure, "measure", cfg.measure, "how the latency phase measures replication latency: metrics (the receivers' replication histograms: commit at the source to apply, nothing else loading the fleet) or streams (stream readers in every region, stream to stream)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the fleet's directory (logs, data)")
 	flag.Parse()
 	if err := cfg.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/global-tables:", err)
 		os.Exit(2)
 	}
+	// The load generator's garbage collector runs less often (it is not what is measured,
+	// and it shares the machine's two cores with the fleet); its heap stays small.
+	debug.SetGCPercent(400)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, &cfg); err != nil {

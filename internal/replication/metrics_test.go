@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -57,4 +58,47 @@ func TestPendingBytesStatusAndGauge(t *testing.T) {
 	if _, ok := gauge(); ok {
 		t.Fatal("the pending-bytes series outlived its subscription")
 	}
+}
+
+// TestLatencyNativeBuckets: the latency histogram also keeps native buckets about 2% wide,
+// fine enough to tell a WAN's one-way delay from the few milliseconds replication adds.
+func TestLatencyNativeBuckets(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	h := m.latency.WithLabelValues("tables", "us-east", "orders")
+	for _, v := range []float64{0.1088, 0.1120, 0.1340} {
+		h.Observe(v)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "polyregion_replication_latency_seconds" {
+			continue
+		}
+		hist := mf.GetMetric()[0].GetHistogram()
+		if len(hist.GetPositiveSpan()) == 0 {
+			t.Fatal("no native buckets")
+		}
+		// Bucket i holds (base^(i-1), base^i], base = 2^(2^-schema).
+		base := math.Exp2(math.Exp2(-float64(hist.GetSchema())))
+		if base > 1.025 {
+			t.Fatalf("schema %d: buckets %.1f%% wide, want about 2%%", hist.GetSchema(), 100*(base-1))
+		}
+		// Latencies 3% or more apart fall in buckets of their own.
+		var counts []int64
+		var c int64
+		for _, d := range hist.GetPositiveDelta() {
+			c += d
+			if c > 0 {
+				counts = append(counts, c)
+			}
+		}
+		if len(counts) != 3 {
+			t.Fatalf("3 latencies 3%% or more apart fell in %d buckets: %v", len(counts), counts)
+		}
+		return
+	}
+	t.Fatal("no polyregion_replication_latency_seconds")
 }
