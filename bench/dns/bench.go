@@ -10,10 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/polyregion/polyregion/bench/internal/procstat"
 	"github.com/polyregion/polyregion/internal/dns/geoip"
 )
 
@@ -77,7 +77,7 @@ func (c config) validate() error {
 		errs = append(errs, errors.New("-loadcpus and -servercpus: set both, or neither"))
 	}
 	for _, f := range []struct{ name, list string }{{"-loadcpus", c.loadCPUs}, {"-servercpus", c.serverCPUs}} {
-		cpus := cpuList(f.list)
+		cpus := procstat.CPUList(f.list)
 		if f.list != "" && len(cpus) == 0 {
 			errs = append(errs, fmt.Errorf("%s %q: not a CPU list like 1 or 0,2-3", f.name, f.list))
 		}
@@ -135,7 +135,7 @@ func (c config) serverCores() int {
 	if c.serverCPUs == "" {
 		return runtime.NumCPU()
 	}
-	return len(cpuList(c.serverCPUs))
+	return len(procstat.CPUList(c.serverCPUs))
 }
 
 // loadCores is how many CPUs dnsperf may use.
@@ -143,29 +143,7 @@ func (c config) loadCores() int {
 	if c.loadCPUs == "" {
 		return runtime.NumCPU()
 	}
-	return len(cpuList(c.loadCPUs))
-}
-
-// cpuList expands a taskset CPU list ("1", "0,2", "1-3").
-func cpuList(s string) []int {
-	var out []int
-	for _, part := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil {
-			continue
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil || b < a {
-				continue
-			}
-		}
-		for i := a; i <= b; i++ {
-			out = append(out, i)
-		}
-	}
-	return out
+	return len(procstat.CPUList(c.loadCPUs))
 }
 
 // measured is one round's figures for one server.

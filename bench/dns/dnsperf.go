@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/polyregion/polyregion/bench/internal/procstat"
 )
 
 // load is one dnsperf run against one server.
@@ -133,17 +135,17 @@ func runDNSPerf(ctx context.Context, cfg config, s *server, datafile string, l l
 	cmd := command(cfg.loadCPUs, "dnsperf", args...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = outFile, &stderr
-	cpu0, err := cpuSeconds(s.pid())
+	cpu0, err := procstat.CPUSeconds(s.pid())
 	if err != nil {
 		outFile.Close()
 		return result{}, fmt.Errorf("%s: %w", s.name, err)
 	}
-	busy0, err := cpuBusy(cfg.serverCPUs)
+	busy0, err := procstat.CPUTicks(cfg.serverCPUs)
 	if err != nil {
 		outFile.Close()
 		return result{}, err
 	}
-	load0, err := cpuBusy(cfg.loadCPUs)
+	load0, err := procstat.CPUTicks(cfg.loadCPUs)
 	if err != nil {
 		outFile.Close()
 		return result{}, err
@@ -162,24 +164,24 @@ func runDNSPerf(ctx context.Context, cfg config, s *server, datafile string, l l
 	waitErr := cmd.Wait()
 	stopped()
 	outFile.Close()
-	cpu1, cpuErr := cpuSeconds(s.pid())
+	cpu1, cpuErr := procstat.CPUSeconds(s.pid())
 	drops1, dropsErr := udpDrops(s.port())
-	busy1, busyErr := cpuBusy(cfg.serverCPUs)
-	load1, loadErr := cpuBusy(cfg.loadCPUs)
+	busy1, busyErr := procstat.CPUTicks(cfg.serverCPUs)
+	load1, loadErr := procstat.CPUTicks(cfg.loadCPUs)
 	if waitErr != nil {
 		return result{}, fmt.Errorf("dnsperf %s: %w\n%s", strings.Join(args, " "), waitErr, stderr.String())
 	}
 	if err := errors.Join(cpuErr, dropsErr, busyErr, loadErr); err != nil {
 		return result{}, fmt.Errorf("%s: %w", s.name, err)
 	}
-	r := result{rcodes: map[string]int64{}, serverCPU: cpu1 - cpu0, pinnedCPUs: len(cpuList(cfg.serverCPUs))}
-	if d := busy1.total - busy0.total; d > 0 {
-		r.pinnedBusy = (busy1.busy - busy0.busy) / d
-		r.foreign = max(0, ((busy1.tasks-busy0.tasks)/clockTicks-r.serverCPU)/(d/clockTicks))
+	r := result{rcodes: map[string]int64{}, serverCPU: cpu1 - cpu0, pinnedCPUs: len(procstat.CPUList(cfg.serverCPUs))}
+	if d := busy1.Total - busy0.Total; d > 0 {
+		r.pinnedBusy = (busy1.Busy() - busy0.Busy()) / d
+		r.foreign = max(0, ((busy1.Tasks-busy0.Tasks)/procstat.ClockTicks-r.serverCPU)/(d/procstat.ClockTicks))
 	}
 	r.loadCPU = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
-	if d := load1.total - load0.total; d > 0 {
-		r.foreignLoad = max(0, ((load1.tasks-load0.tasks)/clockTicks-r.loadCPU)/(d/clockTicks))
+	if d := load1.Total - load0.Total; d > 0 {
+		r.foreignLoad = max(0, ((load1.Tasks-load0.Tasks)/procstat.ClockTicks-r.loadCPU)/(d/procstat.ClockTicks))
 	}
 	r.serverDrops = drops1.server - drops0.server
 	r.otherDrops = drops1.total - drops0.total - r.serverDrops
@@ -266,34 +268,6 @@ func parseSummary(r *result, lines []string) error {
 	return nil
 }
 
-// clockTicks is USER_HZ, the unit of /proc/PID/stat's CPU times: 100 on every Linux
-// architecture Go supports.
-const clockTicks = 100
-
-// cpuSeconds is the CPU time (user + system) the process and all its threads have used.
-func cpuSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name, in parentheses, may hold spaces: count fields after it.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	// Fields 14 (utime) and 15 (stime) of stat(5); f[0] is field 3.
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
-	}
-	u, err1 := strconv.ParseFloat(f[11], 64)
-	s, err2 := strconv.ParseFloat(f[12], 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
-	}
-	return (u + s) / clockTicks, nil
-}
-
 // tool reports the Debian package version of a tool, or "?" when dpkg does not know it.
 func tool(pkg string) string {
 	out, err := exec.Command("dpkg-query", "-W", "-f", "${Version}", pkg).Output()
@@ -356,48 +330,4 @@ func udpDrops(port int) (drops, error) {
 		}
 	}
 	return d, errors.New("/proc/net/snmp: no Udp RcvbufErrors")
-}
-
-// ticks are CPU times from /proc/stat, in clock ticks.
-type ticks struct{ busy, tasks, total float64 }
-
-// cpuBusy sums the busy and total times of the CPUs of a taskset list ("" gives zero).
-// Busy is everything but idle and iowait: softirq included, where the kernel does much of
-// the work of a UDP server.
-func cpuBusy(list string) (ticks, error) {
-	var t ticks
-	if list == "" {
-		return t, nil
-	}
-	want := map[string]bool{}
-	for _, c := range cpuList(list) {
-		want["cpu"+strconv.Itoa(c)] = true
-	}
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return t, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 6 || !want[f[0]] {
-			continue
-		}
-		for i, v := range f[1:] {
-			if i >= 8 { // guest times are already counted in user and nice
-				break
-			}
-			n, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return t, fmt.Errorf("/proc/stat: %q: %w", line, err)
-			}
-			t.total += n
-			if i != 3 && i != 4 { // idle, iowait
-				t.busy += n
-			}
-			if i <= 2 { // user, nice, system: processes, not interrupts
-				t.tasks += n
-			}
-		}
-	}
-	return t, nil
 }

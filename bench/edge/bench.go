@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/polyregion/polyregion/bench/internal/procstat"
 )
 
 type config struct {
@@ -79,7 +81,7 @@ func (c config) validate() error {
 		errs = append(errs, errors.New("-loadcpus and -proxycpus: set both, or neither"))
 	}
 	for _, f := range []struct{ name, list string }{{"-loadcpus", c.loadCPUs}, {"-proxycpus", c.proxyCPUs}} {
-		cpus := cpuList(f.list)
+		cpus := procstat.CPUList(f.list)
 		if f.list != "" && len(cpus) == 0 {
 			errs = append(errs, fmt.Errorf("%s %q: not a CPU list like 1 or 0,2-3", f.name, f.list))
 		}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/polyregion/polyregion/bench/internal/procstat"
 )
 
 // Tests, in the order each round runs them.
@@ -131,12 +133,12 @@ func (b *bench) runOnce(ctx context.Context, backend *proc, p path, name string,
 	if err != nil {
 		return s, "", err
 	}
-	backend0, err := cpuSeconds(backend.pid())
+	backend0, err := procstat.CPUSeconds(backend.pid())
 	if err != nil {
 		return s, "", err
 	}
-	pbusy0, err1 := cpuBusy(b.cfg.proxyCPUs)
-	lbusy0, err2 := cpuBusy(b.cfg.loadCPUs)
+	pbusy0, err1 := procstat.CPUTicks(b.cfg.proxyCPUs)
+	lbusy0, err2 := procstat.CPUTicks(b.cfg.loadCPUs)
 	if err := errors.Join(err1, err2); err != nil {
 		return s, "", err
 	}
@@ -152,12 +154,12 @@ func (b *bench) runOnce(ctx context.Context, backend *proc, p path, name string,
 	if err != nil {
 		return s, "", err
 	}
-	backend1, err := cpuSeconds(backend.pid())
+	backend1, err := procstat.CPUSeconds(backend.pid())
 	if err != nil {
 		return s, "", err
 	}
-	pbusy1, err1 := cpuBusy(b.cfg.proxyCPUs)
-	lbusy1, err2 := cpuBusy(b.cfg.loadCPUs)
+	pbusy1, err1 := procstat.CPUTicks(b.cfg.proxyCPUs)
+	lbusy1, err2 := procstat.CPUTicks(b.cfg.loadCPUs)
 	if err := errors.Join(err1, err2); err != nil {
 		return s, "", err
 	}
@@ -175,11 +177,11 @@ func (b *bench) runOnce(ctx context.Context, backend *proc, p path, name string,
 		}
 	}
 	s.loadCores, s.backendCores = load/elapsed, backendCPU/elapsed
-	if d := pbusy1.total - pbusy0.total; d > 0 && p.proxy != nil { // direct: the proxies' CPU is not used
-		s.foreignProxy = max(0, ((pbusy1.tasks-pbusy0.tasks)/clockTicks-allProxies)/(d/clockTicks))
+	if d := pbusy1.Total - pbusy0.Total; d > 0 && p.proxy != nil { // direct: the proxies' CPU is not used
+		s.foreignProxy = max(0, ((pbusy1.Tasks-pbusy0.Tasks)/procstat.ClockTicks-allProxies)/(d/procstat.ClockTicks))
 	}
-	if d := lbusy1.total - lbusy0.total; d > 0 {
-		s.foreignLoad = max(0, ((lbusy1.tasks-lbusy0.tasks)/clockTicks-load-backendCPU)/(d/clockTicks))
+	if d := lbusy1.Total - lbusy0.Total; d > 0 {
+		s.foreignLoad = max(0, ((lbusy1.Tasks-lbusy0.Tasks)/procstat.ClockTicks-load-backendCPU)/(d/procstat.ClockTicks))
 	}
 	return s, out.String(), nil
 }
@@ -187,7 +189,7 @@ func (b *bench) runOnce(ctx context.Context, backend *proc, p path, name string,
 func (b *bench) proxyCPU() ([]float64, error) {
 	out := make([]float64, len(b.proxies))
 	for i, q := range b.proxies {
-		v, err := cpuSeconds(q.pid())
+		v, err := procstat.CPUSeconds(q.pid())
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", q.name, err)
 		}

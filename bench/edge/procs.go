@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -190,100 +189,6 @@ func tool(pkg string) string {
 		return "?"
 	}
 	return string(out)
-}
-
-// clockTicks is USER_HZ, the unit of /proc's CPU times: 100 on every Linux architecture
-// Go supports.
-const clockTicks = 100
-
-// cpuSeconds is the CPU time (user + system) a process and all its threads have used.
-func cpuSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name, in parentheses, may hold spaces: count fields after it.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	// Fields 14 (utime) and 15 (stime) of stat(5); f[0] is field 3.
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
-	}
-	u, err1 := strconv.ParseFloat(f[11], 64)
-	s, err2 := strconv.ParseFloat(f[12], 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
-	}
-	return (u + s) / clockTicks, nil
-}
-
-// ticks are CPU times from /proc/stat, in clock ticks.
-type ticks struct{ busy, tasks, total float64 }
-
-// cpuBusy sums the busy and total times of the CPUs of a taskset list ("" gives zero).
-// Busy is everything but idle and iowait, softirq included; tasks is user, nice and
-// system, the time processes ran.
-func cpuBusy(list string) (ticks, error) {
-	var t ticks
-	if list == "" {
-		return t, nil
-	}
-	want := map[string]bool{}
-	for _, c := range cpuList(list) {
-		want["cpu"+strconv.Itoa(c)] = true
-	}
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return t, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 6 || !want[f[0]] {
-			continue
-		}
-		for i, v := range f[1:] {
-			if i >= 8 { // guest times are already counted in user and nice
-				break
-			}
-			n, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return t, fmt.Errorf("/proc/stat: %q: %w", line, err)
-			}
-			t.total += n
-			if i != 3 && i != 4 { // idle, iowait
-				t.busy += n
-			}
-			if i <= 2 {
-				t.tasks += n
-			}
-		}
-	}
-	return t, nil
-}
-
-// cpuList expands a taskset CPU list ("1", "0,2", "1-3").
-func cpuList(s string) []int {
-	var out []int
-	for _, part := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil {
-			continue
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil || b < a {
-				continue
-			}
-		}
-		for i := a; i <= b; i++ {
-			out = append(out, i)
-		}
-	}
-	return out
 }
 
 // loadAverage is the machine's 1, 5 and 15 minute load averages, as /proc/loadavg says.

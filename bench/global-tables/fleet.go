@@ -21,7 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 
-	"github.com/polyregion/polyregion/bench/internal/proc"
+	"github.com/polyregion/polyregion/bench/internal/procstat"
 	"github.com/polyregion/polyregion/internal/netsim"
 )
 
@@ -130,7 +130,7 @@ func (f *fleet) cpuSeconds() (map[string]float64, error) {
 		if !ok || e.PID == 0 {
 			return nil, fmt.Errorf("endpoints.json names no process for %s", r)
 		}
-		s, err := proc.CPUSeconds(e.PID)
+		s, err := procstat.CPUSeconds(e.PID)
 		if err != nil {
 			return nil, fmt.Errorf("CPU time of %s: %w", r, err)
 		}

@@ -1,7 +1,8 @@
-package proc
+package procstat
 
 import (
 	"os"
+	"slices"
 	"testing"
 	"time"
 )
@@ -30,5 +31,26 @@ func TestCPUSecondsGrows(t *testing.T) {
 func TestCPUSecondsNoProcess(t *testing.T) {
 	if _, err := CPUSeconds(-1); err == nil {
 		t.Fatal("CPUSeconds(-1): no error")
+	}
+}
+
+func TestCPUList(t *testing.T) {
+	for in, want := range map[string][]int{"0": {0}, "0,2": {0, 2}, "1-3": {1, 2, 3}, "0,2-3,x,5-4": {0, 2, 3}, "": nil} {
+		if got := CPUList(in); !slices.Equal(got, want) {
+			t.Errorf("CPUList(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestCPUTicksAddUp(t *testing.T) {
+	got, err := CPUTicks("0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Total <= 0 || got.Busy() > got.Total || got.Tasks+got.Interrupts+got.Steal+got.Idle != got.Total {
+		t.Fatalf("CPU 0: %+v", got)
+	}
+	if none, _ := CPUTicks(""); none != (Ticks{}) {
+		t.Fatalf("no CPUs: %+v", none)
 	}
 }
