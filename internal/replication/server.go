@@ -39,6 +39,11 @@ type ServerOptions struct {
 	// Heartbeat is how often a caught-up pull gets a frame without records, carrying
 	// the source's head and watermark; 0: DefaultHeartbeat.
 	Heartbeat time.Duration
+	// Pace is how long a pull that has just been sent a frame of records, and has caught
+	// up, waits before it reads the log again, so that the commits of that moment go out
+	// together; 0: DefaultPace, negative: none (a frame per commit). A lone write is sent
+	// at once: only a write that follows a frame within Pace waits, for at most Pace.
+	Pace time.Duration
 	// BatchBytes is about how many bytes of records go in one frame; 0:
 	// DefaultBatchBytes.
 	BatchBytes int
@@ -52,6 +57,9 @@ type ServerOptions struct {
 // DefaultHeartbeat is ServerOptions.Heartbeat's default.
 const DefaultHeartbeat = 250 * time.Millisecond
 
+// DefaultPace is ServerOptions.Pace's default.
+const DefaultPace = time.Millisecond
+
 // Server serves this region's change logs to its peers: each pull is one
 // long-lived HTTP/2 response to which the server writes a frame whenever the
 // stream has new records, and a heartbeat frame when it has none. It writes at
@@ -60,6 +68,7 @@ const DefaultHeartbeat = 250 * time.Millisecond
 // at PathPrefix.
 type Server struct {
 	heartbeat  time.Duration
+	pace       time.Duration
 	batchBytes int
 	logger     *slog.Logger
 	caller     func(*http.Request) (string, bool)
@@ -75,6 +84,7 @@ type streamKey struct{ service, stream string }
 func NewServer(opts ServerOptions) *Server {
 	s := &Server{
 		heartbeat:  opts.Heartbeat,
+		pace:       opts.Pace,
 		batchBytes: opts.BatchBytes,
 		logger:     opts.Logger,
 		caller:     opts.Caller,
@@ -83,6 +93,9 @@ func NewServer(opts ServerOptions) *Server {
 	}
 	if s.heartbeat <= 0 {
 		s.heartbeat = DefaultHeartbeat
+	}
+	if s.pace == 0 {
+		s.pace = DefaultPace
 	}
 	if s.batchBytes <= 0 {
 		s.batchBytes = DefaultBatchBytes
@@ -196,7 +209,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			lastSent = time.Now()
 			after = b.Next
 		}
+		if progressed && (b.Watermark.IsZero() || len(b.Records) == 0 || s.pace <= 0) {
+			continue // more to send at once (or nothing shipped: nothing to pace)
+		}
 		if progressed {
+			// Caught up right after a frame of records: let the next commits gather for a
+			// moment, so that a steady stream of writes goes out in a few larger frames
+			// rather than one small frame per commit, each costing a log read, a TLS
+			// record, a relay hop and an apply at the receiver.
+			t := time.NewTimer(s.pace)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
 			continue
 		}
 		select {
