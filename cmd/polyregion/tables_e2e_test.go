@@ -19,15 +19,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/polyregion/polyregion/internal/app"
+	"github.com/polyregion/polyregion/internal/testutil/awstest"
 )
 
 func dynamoClient(ef *app.EndpointsFile, region string) *dynamodb.Client {
 	r, _ := ef.Region(region)
 	return dynamodb.New(dynamodb.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(r.Endpoints["dynamodb"]),
-		Credentials:      credentials.NewStaticCredentialsProvider(ef.Credentials.AccessKeyID, ef.Credentials.SecretAccessKey, ""),
-		RetryMaxAttempts: 1,
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(r.Endpoints["dynamodb"]),
+		Credentials:  credentials.NewStaticCredentialsProvider(ef.Credentials.AccessKeyID, ef.Credentials.SecretAccessKey, ""),
+		Retryer:      awstest.Retryer(), // retries only a closed connection (a client-side race)
 	})
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/polyregion/polyregion/internal/replication"
 	"github.com/polyregion/polyregion/internal/tables/attr"
 	"github.com/polyregion/polyregion/internal/testutil"
+	"github.com/polyregion/polyregion/internal/testutil/awstest"
 )
 
 // The global-table harness: three regions in one process, each a Service over its own
@@ -138,11 +139,11 @@ func (f *gfleet) start(region string) *gnode {
 	mux.Handle(PeerPrefix, svc.PeerHandler())
 	n := &gnode{region: region, svc: svc, reg: reg, api: httptest.NewServer(svc.Handler()), peer: httptest.NewServer(mux), done: make(chan error, 1)}
 	n.ddb = dynamodb.New(dynamodb.Options{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, ""),
-		BaseEndpoint:     aws.String(n.api.URL),
-		HTTPClient:       n.api.Client(),
-		RetryMaxAttempts: 1,
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, ""),
+		BaseEndpoint: aws.String(n.api.URL),
+		HTTPClient:   n.api.Client(),
+		Retryer:      awstest.Retryer(), // retries only a closed connection (a client-side race)
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel

@@ -26,6 +26,7 @@ import (
 	"github.com/polyregion/polyregion/internal/awsapi"
 	"github.com/polyregion/polyregion/internal/kv"
 	"github.com/polyregion/polyregion/internal/testutil"
+	"github.com/polyregion/polyregion/internal/testutil/awstest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -100,11 +101,11 @@ func newEnvWith(t *testing.T, store kv.Store, before func(*Service)) *env {
 
 func (e *env) newClient(ak, secret string) *dynamodb.Client {
 	return dynamodb.New(dynamodb.Options{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(ak, secret, ""),
-		BaseEndpoint:     aws.String(e.srv.URL),
-		HTTPClient:       e.srv.Client(),
-		RetryMaxAttempts: 1,
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider(ak, secret, ""),
+		BaseEndpoint: aws.String(e.srv.URL),
+		HTTPClient:   e.srv.Client(),
+		Retryer:      awstest.Retryer(), // retries only a closed connection (a client-side race)
 	})
 }
 
