@@ -186,13 +186,26 @@ func writeAll(ctx context.Context, cfg *config, f *fleet, round int, res *roundR
 // histogram) before and after the writes; the writes' arrival is counted by the receivers'
 // applied-records counters. Nothing but the writers loads the fleet.
 func latencyByMetrics(ctx context.Context, cfg *config, f *fleet, round int, res *roundResult) error {
-	before := map[string]map[string]pullStats{}
-	for _, r := range regions {
-		st, err := f.scrape(ctx, r, "bench")
-		if err != nil {
-			return err
+	// Start from a quiet fleet: what the previous round's throughput run wrote may still be
+	// replicating, and its latencies are not this round's.
+	var before map[string]map[string]pullStats
+	if err := poll(ctx, 60*time.Second, func() error {
+		before = map[string]map[string]pullStats{}
+		for _, r := range regions {
+			st, err := f.scrape(ctx, r, "bench")
+			if err != nil {
+				return err
+			}
+			before[r] = st
 		}
-		before[r] = st
+		for _, p := range pairs() {
+			if n := before[p[1]][p[0]].pending; n > 0 {
+				return fmt.Errorf("%s has %.0f records of %s still to apply", p[1], n, p[0])
+			}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("waiting for the fleet to catch up before the round: %w", err)
 	}
 	writeAll(ctx, cfg, f, round, res)
 	var after map[string]map[string]pullStats

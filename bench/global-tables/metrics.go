@@ -18,6 +18,7 @@ import (
 const (
 	latencyMetric = "polyregion_replication_latency_seconds"
 	appliedMetric = "polyregion_replication_applied_records_total"
+	pendingMetric = "polyregion_replication_pending_records"
 )
 
 // protoAccept asks a Prometheus handler for the protobuf format, the one that carries
@@ -28,6 +29,7 @@ const protoAccept = "application/vnd.google.protobuf;proto=io.prometheus.client.
 // records of the benchmark's table.
 type pullStats struct {
 	applied uint64
+	pending float64 // records the source had after the receiver's position, at its last frame
 	// buckets of the native latency histogram: bucket i holds latencies in
 	// (base^(i-1), base^i] seconds, base = 2^(2^-schema); zero counts those at or below
 	// the zero threshold.
@@ -69,7 +71,7 @@ func (f *fleet) scrape(ctx context.Context, region, table string) (map[string]pu
 			}
 			return nil, fmt.Errorf("decoding %s's metrics: %w", region, err)
 		}
-		if mf.GetName() != latencyMetric && mf.GetName() != appliedMetric {
+		if mf.GetName() != latencyMetric && mf.GetName() != appliedMetric && mf.GetName() != pendingMetric {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
@@ -82,9 +84,12 @@ func (f *fleet) scrape(ctx context.Context, region, table string) (map[string]pu
 			}
 			src := labels["source"]
 			st := out[src]
-			if mf.GetName() == appliedMetric {
+			switch mf.GetName() {
+			case appliedMetric:
 				st.applied = uint64(m.GetCounter().GetValue())
-			} else {
+			case pendingMetric:
+				st.pending = m.GetGauge().GetValue()
+			default:
 				h := m.GetHistogram()
 				if len(h.GetPositiveSpan()) == 0 && h.GetZeroThreshold() == 0 {
 					return nil, fmt.Errorf("%s's %s has no native buckets (a polyregion older than this benchmark?)", region, latencyMetric)
