@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -31,6 +33,25 @@ type config struct {
 	gomaxprocs int
 	gogc       string
 	keep       bool
+	// rate, when positive, skips the full-speed workloads: each round runs only workload C
+	// at this many GetItems per second on every server.
+	rate float64
+	// The load generator's own runtime (it is not what is measured; the same for every
+	// server): GOMAXPROCS (0: the runtime's choice), GOGC ("": 100) and a soft memory
+	// limit in MiB (0: none).
+	loadProcs    int
+	loadGOGC     string
+	loadMemLimit int
+	// loadGCEvery, when positive, turns the load generator's GC pacing off (GOGC=off, a
+	// memory limit of loadMemLimit or 1 GiB as a guard) and collects every loadGCEvery
+	// instead (collectEvery).
+	loadGCEvery time.Duration
+	// rawClient sends the GetItems of the -rate runs as pre-signed plain HTTP requests
+	// (rawclient.go), to tell the SDK client's share of the latency apart.
+	rawClient bool
+	// sdkDefaults keeps the SDK client's default endpoint rules and response checksum
+	// validation instead of the fixed endpoint (newClient).
+	sdkDefaults bool
 }
 
 func defaultConfig() config {
@@ -64,10 +85,30 @@ func (c config) validate() error {
 	if c.gomaxprocs < 0 || c.gomaxprocs > 64 {
 		errs = append(errs, fmt.Errorf("-gomaxprocs %d: want 0 to 64", c.gomaxprocs))
 	}
-	if c.gogc != "" && c.gogc != "off" {
-		if n, err := strconv.Atoi(c.gogc); err != nil || n < 1 {
-			errs = append(errs, fmt.Errorf("-gogc %q: want a percentage of at least 1, or off", c.gogc))
+	for _, f := range []struct{ name, v string }{{"-gogc", c.gogc}, {"-loadgogc", c.loadGOGC}} {
+		if f.v != "" && f.v != "off" {
+			if n, err := strconv.Atoi(f.v); err != nil || n < 1 {
+				errs = append(errs, fmt.Errorf("%s %q: want a percentage of at least 1, or off", f.name, f.v))
+			}
 		}
+	}
+	if c.loadProcs < 0 || c.loadProcs > 64 {
+		errs = append(errs, fmt.Errorf("-loadprocs %d: want 0 to 64", c.loadProcs))
+	}
+	if c.loadMemLimit < 0 {
+		errs = append(errs, fmt.Errorf("-loadmemlimit %d: want 0 (none) or a size in MiB", c.loadMemLimit))
+	}
+	if c.loadGCEvery != 0 && (c.loadGCEvery < 10*time.Millisecond || c.loadGCEvery > 10*time.Second) {
+		errs = append(errs, fmt.Errorf("-loadgcevery %v: want 0 (the runtime's pacing) or 10ms to 10s", c.loadGCEvery))
+	}
+	if c.loadGCEvery > 0 && c.loadGOGC != "" {
+		errs = append(errs, errors.New("-loadgcevery and -loadgogc: set one or the other"))
+	}
+	if c.rawClient && c.rate == 0 {
+		errs = append(errs, errors.New("-rawclient: only with -rate (it sends GetItems only)"))
+	}
+	if c.rate < 0 || c.rate > 1e6 {
+		errs = append(errs, fmt.Errorf("-rate %v: want 0 (the full benchmark) to 1000000", c.rate))
 	}
 	if c.retries < 0 || c.retries > 20 {
 		errs = append(errs, fmt.Errorf("-retries %d: want 0 to 20", c.retries))
@@ -95,7 +136,11 @@ func (c config) validate() error {
 	return errors.Join(errs...)
 }
 
+// workloadList is the full-speed workloads to run: none with -rate.
 func (c config) workloadList() []workload {
+	if c.rate > 0 {
+		return nil
+	}
 	var ws []workload
 	for _, n := range strings.Split(c.workloads, ",") {
 		w, _ := workloadByName(n)
@@ -275,6 +320,18 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.budget(nServers))
 	defer cancel()
+	if cfg.loadGCEvery > 0 {
+		gcCtx, stopGC := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			collectEvery(gcCtx, cfg.loadGCEvery)
+		}()
+		defer func() {
+			stopGC()
+			<-done
+		}()
+	}
 
 	dir, err := os.MkdirTemp("", "bench-tables-")
 	if err != nil {
@@ -319,7 +376,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		if err := s.waitReady(ctx, 30*time.Second); err != nil {
 			return err
 		}
-		targets = append(targets, &target{srv: s, client: s.newClient(cfg.clients)})
+		targets = append(targets, &target{srv: s, client: s.newClient(cfg.clients, cfg.sdkDefaults)})
 	}
 
 	version, _ := exec.Command(bin, "version").Output()
@@ -335,6 +392,14 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "bench/tables: %s/%s, %d CPUs, GOMAXPROCS=%d here, %s; load average %s\n",
 		runtime.GOOS, runtime.GOARCH, machineCPUs(), runtime.GOMAXPROCS(0), pin, loadAverage())
+	loadGC := cfg.loadGOGC
+	if loadGC == "" {
+		loadGC = "100"
+	}
+	if cfg.loadGCEvery > 0 {
+		loadGC = "off, collecting every " + cfg.loadGCEvery.String()
+	}
+	fmt.Fprintf(out, "load generator (the SDK clients): GOGC=%s, memory limit %s; %s\n", loadGC, memLimit(), clientNote(cfg))
 	dyn := "not run"
 	if cfg.dynalite != "" {
 		dyn = fmt.Sprintf("dynalite %s (in memory) on node %s", dynaliteVersion(cfg.dynalite), nodeVersion())
@@ -347,6 +412,12 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	for _, w := range cfg.workloadList() {
 		fmt.Fprintf(out, "  %s: %s\n", w.name, w.about)
 	}
+	if cfg.rate > 0 {
+		fmt.Fprintf(out, "  only workload C at %.0f GetItems/s (-rate), each round\n", cfg.rate)
+	}
+	if cfg.rawClient {
+		fmt.Fprintln(out, "  GetItems sent as pre-signed plain HTTP requests, not through the SDK (-rawclient: a diagnostic)")
+	}
 	fmt.Fprintln(out)
 
 	for _, t := range targets {
@@ -356,6 +427,11 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		t0 := time.Now()
 		if err := t.load(ctx, cfg.records, cfg.clients); err != nil {
 			return err
+		}
+		if cfg.rawClient {
+			if t.raw, err = newRawClient(t.srv, cfg.clients, cfg.records); err != nil {
+				return err
+			}
 		}
 		loadTime := time.Since(t0)
 		t.run(ctx, runSpec{w: workloads[0], duration: warmup, clients: cfg.clients}, 99)
@@ -408,8 +484,11 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 				printRun(out, cfg, w.name, t.srv.name, res)
 			}
 		}
-		if c, ok := m.runs["C"]["polyregion"]; ok {
+		m.rate = cfg.rate
+		if c, ok := m.runs["C"]["polyregion"]; ok && m.rate == 0 {
 			m.rate = float64(int(c.opsPerSec() / 2))
+		}
+		if m.rate > 0 {
 			w, _ := workloadByName("C")
 			for _, t := range order {
 				res, err := measure(ctx, out, cfg, &retries, t, runSpec{w: w, duration: cfg.duration, clients: cfg.clients, rate: m.rate}, uint64(100+r), "")
@@ -432,4 +511,70 @@ func loadAverage() string {
 	b, _ := os.ReadFile("/proc/loadavg")
 	f := strings.Fields(string(b))
 	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+// gcPercent is the GC percentage of a -gogc style setting: 100 when empty, -1 for off.
+func gcPercent(v string) int {
+	switch v {
+	case "":
+		return 100
+	case "off":
+		return -1
+	}
+	n, _ := strconv.Atoi(v)
+	return n
+}
+
+// setLoadRuntime applies the load generator's own runtime settings (-loadprocs,
+// -loadgogc, -loadmemlimit). They change the SDK clients' process only, the same for every
+// server.
+func setLoadRuntime(cfg config) {
+	if cfg.loadProcs > 0 {
+		runtime.GOMAXPROCS(cfg.loadProcs)
+	}
+	debug.SetGCPercent(gcPercent(cfg.loadGOGC))
+	if cfg.loadGCEvery > 0 {
+		debug.SetGCPercent(-1)
+		if cfg.loadMemLimit == 0 {
+			debug.SetMemoryLimit(1 << 30)
+		}
+	}
+	if cfg.loadMemLimit > 0 {
+		debug.SetMemoryLimit(int64(cfg.loadMemLimit) << 20)
+	}
+}
+
+// collectEvery runs the load generator's garbage collection every d until ctx ends (with
+// -loadgcevery). A collection started this way, far from the memory limit, has a small
+// live heap to mark and a long runway, so the clients' goroutines hardly assist it; the
+// runtime's own pacing on a small heap collects about 90 times a second at half rate,
+// and near a memory limit makes the allocating goroutines do the marking.
+func collectEvery(ctx context.Context, d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			runtime.GC()
+		}
+	}
+}
+
+// memLimit describes the load generator's soft memory limit.
+func memLimit() string {
+	l := debug.SetMemoryLimit(-1)
+	if l == math.MaxInt64 {
+		return "none"
+	}
+	return fmt.Sprintf("%d MiB", l>>20)
+}
+
+// clientNote describes the SDK clients' settings (newClient).
+func clientNote(cfg config) string {
+	if cfg.sdkDefaults {
+		return "SDK clients with the default endpoint rules and response CRC32 validation"
+	}
+	return "SDK clients with a fixed endpoint, no response CRC32 validation"
 }

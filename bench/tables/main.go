@@ -22,6 +22,14 @@
 // (at most -retries times in a run). Loopback only; bounded; it stops the servers and
 // removes its files at the end.
 //
+// The SDK clients use a fixed endpoint and skip the response CRC32 check (newClient;
+// -sdkdefaults for the SDK's defaults). For finding where latency comes from: -rate N runs
+// only workload C at N GetItems/s; -rawclient sends those GetItems as pre-signed plain HTTP
+// requests instead of through the SDK; -loadgogc, -loadmemlimit, -loadgcevery and
+// -loadprocs set this program's runtime, -gogc and -gomaxprocs polyregion's. Each
+// rate-limited run also prints this program's allocation, collections and goroutine
+// scheduling delays (runtime/metrics).
+//
 // bench/tables/run.sh installs dynalite with npm, builds bin/polyregion and runs this:
 //
 //	go run ./bench/tables -polyregion bin/polyregion -dynalite bench/tables/.cache/node_modules/.bin/dynalite [-duration 10s] [-rounds 3] [-c 16] [-records 10000]
@@ -53,6 +61,13 @@ func main() {
 	flag.StringVar(&cfg.gogc, "gogc", "", "GOGC for polyregion (a percentage, or off); empty: the Go runtime's default (100)")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of this program (the SDK clients) during the rounds to this file")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the work directory (configurations, logs, data)")
+	flag.Float64Var(&cfg.rate, "rate", 0, "only run workload C at this many GetItems/s on every server, once a round (no full-speed workloads); 0: the full benchmark")
+	flag.IntVar(&cfg.loadProcs, "loadprocs", 0, "GOMAXPROCS of this program (the SDK clients); 0: the Go runtime's choice")
+	flag.StringVar(&cfg.loadGOGC, "loadgogc", cfg.loadGOGC, "GOGC of this program (the SDK clients): a percentage, or off")
+	flag.IntVar(&cfg.loadMemLimit, "loadmemlimit", cfg.loadMemLimit, "soft memory limit of this program (the SDK clients) in MiB; 0: none")
+	flag.DurationVar(&cfg.loadGCEvery, "loadgcevery", cfg.loadGCEvery, "collect this program's garbage every this long, with GOGC=off (and -loadmemlimit, default 1024, as a guard); 0: the runtime's pacing")
+	flag.BoolVar(&cfg.rawClient, "rawclient", false, "with -rate: send the GetItems as pre-signed plain HTTP requests instead of through the SDK (a diagnostic of the SDK client's share)")
+	flag.BoolVar(&cfg.sdkDefaults, "sdkdefaults", false, "SDK clients with the default endpoint rules and response CRC32 validation (see newClient)")
 	flag.Parse()
 
 	if err := cfg.validate(); err != nil {
@@ -63,6 +78,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench/tables:", err)
 		os.Exit(1)
 	}
+	setLoadRuntime(cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg, os.Stdout); err != nil {

@@ -61,11 +61,11 @@ func printRun(out io.Writer, cfg config, w, server string, r runResult) {
 	var per []string
 	for k := range numKinds {
 		if r.ops[k] > 0 {
-			per = append(per, fmt.Sprintf("%s p50 %s p99 %s", kindNames[k], msf(percentile(r.lat.kind[k], 0.5)), msf(percentile(r.lat.kind[k], 0.99))))
+			per = append(per, fmt.Sprintf("%s p50 %s p99 %s", kindNames[k], msf(r.kind[k].p50), msf(r.kind[k].p99)))
 		}
 	}
 	fmt.Fprintf(out, "  %s %-10s %8.0f ops/s  p50 %s  p99 %s  [%s]  %s\n", w, server, r.opsPerSec(),
-		msf(percentile(r.all, 0.5)), msf(percentile(r.all, 0.99)), strings.Join(per, "; "), cpuNote(cfg, r.usage))
+		msf(r.all.p50), msf(r.all.p99), strings.Join(per, "; "), cpuNote(cfg, r.usage))
 	if r.errs > 0 {
 		fmt.Fprintf(out, "    %d errors, first: %v\n", r.errs, r.firstErr)
 	}
@@ -73,10 +73,19 @@ func printRun(out io.Writer, cfg config, w, server string, r runResult) {
 
 // printHalf prints one rate-limited run of workload C.
 func printHalf(out io.Writer, cfg config, rate float64, server string, r runResult) {
-	g := r.lat.kind[opRead]
+	g := r.kind[opRead]
 	fmt.Fprintf(out, "  C at %.0f/s %-10s %8.0f ops/s  GetItem p50 %s  p99 %s  p99.9 %s  max %s  (from schedule: p99 %s; %d started >1 ms late)  %s\n",
-		rate, server, r.opsPerSec(), msf(percentile(g, 0.5)), msf(percentile(g, 0.99)), msf(percentile(g, 0.999)), msf(percentile(g, 1)),
-		msf(percentile(r.lat.sched, 0.99)), r.behind, cpuNote(cfg, r.usage))
+		rate, server, r.opsPerSec(), msf(g.p50), msf(g.p99), msf(g.p999), msf(g.max),
+		msf(r.sched.p99), r.behind, cpuNote(cfg, r.usage))
+	c := r.client
+	sched99, _ := histQuantile(c.sched, 0.99)
+	sched999, schedN := histQuantile(c.sched, 0.999)
+	gcShare := 0.0
+	if c.totalCPU > 0 {
+		gcShare = c.gcCPU / c.totalCPU
+	}
+	fmt.Fprintf(out, "    load generator: %.0f KB allocated per operation, %d GCs (%.0f/s, %.0f%% of its CPU time); goroutines waited for its P: p99 %s, p99.9 %s, %.2f%% over 1 ms (%d waits)\n",
+		float64(r.clientAlloc)/1024/max(1, float64(r.total())), r.clientGCs, float64(r.clientGCs)/r.elapsed.Seconds(), 100*gcShare, msf(sched99), msf(sched999), 100*histOver(c.sched, 0.001), schedN)
 	if r.handlerOps > 0 {
 		fmt.Fprintf(out, "    %s's own histogram: %.0f GetItems, %.2f%% answered in more than 1 ms, %.2f%% in more than 2.5 ms (request read to response written)\n",
 			server, r.handlerOps, 100*r.handlerOver[0], 100*r.handlerOver[1])
@@ -105,8 +114,8 @@ func summarize(rounds []measured, w, server string) summary {
 			continue
 		}
 		ops = append(ops, r.opsPerSec())
-		p50 = append(p50, percentile(r.all, 0.5).Seconds())
-		p99 = append(p99, percentile(r.all, 0.99).Seconds())
+		p50 = append(p50, r.all.p50.Seconds())
+		p99 = append(p99, r.all.p99.Seconds())
 		cores = append(cores, r.usage.cores())
 		client = append(client, r.usage.clientCores())
 		if c := r.usage.cores(); c > 0 {
@@ -123,19 +132,22 @@ func secs(v float64) time.Duration { return time.Duration(v * float64(time.Secon
 
 // report prints the medians over the rounds, the ratios and the targets.
 func report(out io.Writer, cfg config, servers []*server, rounds []measured) {
-	fmt.Fprintf(out, "medians of %d rounds (latency of every operation of the workload, as the SDK client sees it; errors: summed)\n", len(rounds))
-	t := newTable(out)
-	t.row("workload", "server", "ops/s", "p50", "p99", "server CPU", "ops per server CPU second", "client CPU", "errors")
-	for _, w := range cfg.workloadList() {
-		for _, s := range servers {
-			m := summarize(rounds, w.name, s.name)
-			t.row(w.name, s.name, fmt.Sprintf("%.0f", m.ops), msf(secs(m.p50)), msf(secs(m.p99)),
-				fmt.Sprintf("%.2f cores", m.cores), fmt.Sprintf("%.0f", m.perCore), fmt.Sprintf("%.2f cores", m.client), fmt.Sprint(m.errs))
+	fullSpeed := len(cfg.workloadList()) > 0
+	if fullSpeed {
+		fmt.Fprintf(out, "medians of %d rounds (latency of every operation of the workload, as the SDK client sees it; errors: summed)\n", len(rounds))
+		t := newTable(out)
+		t.row("workload", "server", "ops/s", "p50", "p99", "server CPU", "ops per server CPU second", "client CPU", "errors")
+		for _, w := range cfg.workloadList() {
+			for _, s := range servers {
+				m := summarize(rounds, w.name, s.name)
+				t.row(w.name, s.name, fmt.Sprintf("%.0f", m.ops), msf(secs(m.p50)), msf(secs(m.p99)),
+					fmt.Sprintf("%.2f cores", m.cores), fmt.Sprintf("%.0f", m.perCore), fmt.Sprintf("%.2f cores", m.client), fmt.Sprint(m.errs))
+			}
 		}
+		t.flush()
 	}
-	t.flush()
 
-	hasDynalite := len(servers) > 1
+	hasDynalite := len(servers) > 1 && fullSpeed
 	type ratio struct{ ops, p99, perCore float64 }
 	ratios := map[string]ratio{}
 	if hasDynalite {
@@ -166,7 +178,11 @@ func report(out io.Writer, cfg config, servers []*server, rounds []measured) {
 	var halfP99 float64
 	var halfP99s []string
 	if len(rates) > 0 {
-		fmt.Fprintf(out, "\nworkload C at half of polyregion's C throughput (median rate %.0f/s): GetItem latency, medians\n", median(rates))
+		what := "half of polyregion's C throughput"
+		if cfg.rate > 0 {
+			what = "a fixed rate (-rate)"
+		}
+		fmt.Fprintf(out, "\nworkload C at %s (median rate %.0f/s): GetItem latency, medians\n", what, median(rates))
 		t := newTable(out)
 		t.row("server", "ops/s", "GetItem p50", "p99", "p99.9", "p99 from schedule", "server CPU")
 		for _, s := range servers {
@@ -176,15 +192,15 @@ func report(out io.Writer, cfg config, servers []*server, rounds []measured) {
 				if !ok {
 					continue
 				}
-				g := r.lat.kind[opRead]
+				g := r.kind[opRead]
 				ops = append(ops, r.opsPerSec())
-				p50 = append(p50, percentile(g, 0.5).Seconds())
-				p99 = append(p99, percentile(g, 0.99).Seconds())
-				p999 = append(p999, percentile(g, 0.999).Seconds())
-				sched = append(sched, percentile(r.lat.sched, 0.99).Seconds())
+				p50 = append(p50, g.p50.Seconds())
+				p99 = append(p99, g.p99.Seconds())
+				p999 = append(p999, g.p999.Seconds())
+				sched = append(sched, r.sched.p99.Seconds())
 				cores = append(cores, r.usage.cores())
 				if s.name == "polyregion" {
-					halfP99s = append(halfP99s, msf(percentile(g, 0.99)))
+					halfP99s = append(halfP99s, msf(g.p99))
 				}
 			}
 			if s.name == "polyregion" {

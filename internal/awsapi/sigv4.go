@@ -68,7 +68,9 @@ type authorization struct {
 	region        string
 	service       string
 	signedHeaders []string
-	signature     string
+	// signedHeadersList is signedHeaders as the request gives them: joined with ";".
+	signedHeadersList string
+	signature         string
 }
 
 // ParseAuthorization parses a SigV4 Authorization header value:
@@ -124,8 +126,15 @@ func parseAuthorization(header string) (authorization, error) {
 
 func buildAuthorization(credential, signedHeaders, signature string) (authorization, error) {
 	var a authorization
-	parts := strings.Split(credential, "/")
-	if len(parts) != 5 || parts[0] == "" || parts[2] == "" || parts[3] == "" || parts[4] != scopeTerminal {
+	var parts [5]string
+	if strings.Count(credential, "/") == len(parts)-1 {
+		rest := credential
+		for i := range len(parts) - 1 {
+			parts[i], rest, _ = strings.Cut(rest, "/")
+		}
+		parts[len(parts)-1] = rest
+	}
+	if parts[0] == "" || parts[2] == "" || parts[3] == "" || parts[4] != scopeTerminal {
 		return a, malformed("Credential must have the form <access key>/<yyyymmdd>/<region>/<service>/%s", scopeTerminal)
 	}
 	if _, err := time.Parse("20060102", parts[1]); err != nil || len(parts[1]) != 8 {
@@ -135,7 +144,7 @@ func buildAuthorization(credential, signedHeaders, signature string) (authorizat
 	if signedHeaders == "" {
 		return a, malformed("SignedHeaders is empty")
 	}
-	a.signedHeaders = strings.Split(signedHeaders, ";")
+	a.signedHeaders, a.signedHeadersList = strings.Split(signedHeaders, ";"), signedHeaders
 	hasHost := false
 	for i, h := range a.signedHeaders {
 		if !validHeaderName(h) || strings.ToLower(h) != h {
@@ -164,12 +173,14 @@ func buildAuthorization(credential, signedHeaders, signature string) (authorizat
 //
 // Every failure is an [*AuthError]; test its kind with errors.Is against the sentinels.
 func Verify(r *http.Request, service string, creds []Credentials, now time.Time) (*Identity, error) {
-	query := r.URL.Query()
-	if query.Has("X-Amz-Algorithm") || query.Has("X-Amz-Signature") {
-		if r.Header.Get("Authorization") != "" {
-			return nil, malformed("a request may carry only one of an Authorization header and a presigned query string")
+	if r.URL.RawQuery != "" { // most API requests have none: no need to parse it
+		query := r.URL.Query()
+		if query.Has("X-Amz-Algorithm") || query.Has("X-Amz-Signature") {
+			if r.Header.Get("Authorization") != "" {
+				return nil, malformed("a request may carry only one of an Authorization header and a presigned query string")
+			}
+			return verifyPresigned(r, query, service, creds, now)
 		}
-		return verifyPresigned(r, query, service, creds, now)
 	}
 	values := r.Header.Values("Authorization")
 	switch len(values) {
@@ -204,9 +215,12 @@ func Verify(r *http.Request, service string, creds []Credentials, now time.Time)
 		return nil, err
 	}
 	identity := &Identity{AccessKeyID: a.accessKeyID, Region: a.region, Service: a.service, SignedAt: signedAt}
-	if sig, ok := quickSignature(r, a, cred, signedAt, payloadHash); ok &&
-		subtle.ConstantTimeCompare([]byte(sig), []byte(a.signature)) == 1 {
-		return identity, nil
+	var sum, want [sha256.Size]byte
+	if quickSum(r, a, cred, signedAt, payloadHash, &sum) {
+		// a.signature is 64 lower-case hex digits (buildAuthorization checked).
+		if decodeHex(want[:], a.signature) && subtle.ConstantTimeCompare(sum[:], want[:]) == 1 {
+			return identity, nil
+		}
 	}
 	// Anything quickSignature does not cover, and every signature that differs, goes
 	// through the SDK's signer, which also words the error.
@@ -399,7 +413,7 @@ func hashBody(r *http.Request) (string, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return emptySHA256, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, MaxVerifiedBody+1))
+	b, err := readAll(io.LimitReader(r.Body, MaxVerifiedBody+1), r.ContentLength)
 	if err != nil {
 		return "", &AuthError{Err: ErrMalformedAuth, Code: "IncompleteSignature", Status: http.StatusBadRequest,
 			Message: "The request body could not be read.", Detail: err.Error()}
@@ -408,9 +422,47 @@ func hashBody(r *http.Request) (string, error) {
 		return "", &AuthError{Err: ErrBodyTooLarge, Code: "RequestEntityTooLarge", Status: http.StatusRequestEntityTooLarge,
 			Message: fmt.Sprintf("The request body is larger than %d bytes.", MaxVerifiedBody)}
 	}
-	r.Body = io.NopCloser(bytes.NewReader(b))
+	body := &bodyReader{}
+	body.Reset(b)
+	r.Body = body
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], sum[:])
+	return string(h[:]), nil
+}
+
+// maxPresized is the largest declared body length readAll allocates for before reading.
+const maxPresized = 64 << 10
+
+// bodyReader is the body hashBody puts back: io.NopCloser(bytes.NewReader(b)) in one
+// allocation.
+type bodyReader struct{ bytes.Reader }
+
+func (*bodyReader) Close() error { return nil }
+
+// readAll is io.ReadAll with a first buffer sized for the declared length (size; 0 or less:
+// unknown), up to maxPresized, so that a body is read into one allocation rather than grown
+// into several. The bound keeps an unauthenticated client from reserving memory by only
+// declaring a length: past it, the buffer grows as the body arrives.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	n := int64(512)
+	if size > 0 && size < maxPresized {
+		n = size + 1 // +1: room to see the end without growing
+	}
+	b := make([]byte, 0, n)
+	for {
+		m, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // canonicalTwin returns a request with r's method, host, path and the given query, and only
@@ -477,6 +529,35 @@ func validHeaderName(h string) bool {
 		}
 	}
 	return true
+}
+
+// decodeHex decodes the hexadecimal s into dst, which must be half its length; it reports
+// whether s was that.
+func decodeHex(dst []byte, s string) bool {
+	if len(s) != 2*len(dst) {
+		return false
+	}
+	for i := range dst {
+		hi, ok1 := hexDigit(s[2*i])
+		lo, ok2 := hexDigit(s[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 func isLowerHex(s string) bool {

@@ -1,11 +1,16 @@
 package awsapi
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"pgregory.net/rapid"
 )
 
@@ -108,4 +113,45 @@ func TestQuickSignatureProperty(t *testing.T) {
 			rt.Fatalf("quick signature differs from the SDK signer's for %q", values)
 		}
 	})
+}
+
+// BenchmarkVerify measures Verify on a GetItem request signed as the AWS SDK signs it (the
+// quick path), body included:
+//
+//	go test -run XXX -bench Verify -benchmem ./internal/awsapi/
+func BenchmarkVerify(b *testing.B) {
+	body := []byte(`{"TableName":"usertable","Key":{"p":{"S":"g000000"},"k":{"S":"user0000000042"}}}`)
+	r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8000/", bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	r.Header.Set("X-Amz-Target", "DynamoDB_20120810.GetItem")
+	r.Header.Set("Amz-Sdk-Invocation-Id", "0b7a9a4e-2f0c-4a8e-9d3e-3f6d1c2b5a77")
+	r.Header.Set("Amz-Sdk-Request", "attempt=1; max=1")
+	sign := r.Clone(context.Background())
+	sign.URL.Host, sign.URL.Scheme, sign.RequestURI = r.Host, "http", ""
+	creds := aws.Credentials{AccessKeyID: testAK, SecretAccessKey: testSecret}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, sign, hashOf(body), "dynamodb", "us-east-1", signedTime); err != nil {
+		b.Fatal(err)
+	}
+	r.Header = sign.Header
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if _, err := Verify(r, "dynamodb", testCreds, signedTime); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestReadAll: readAll reads the whole body whatever length was declared, short, long,
+// unknown or past what it allocates for in advance.
+func TestReadAll(t *testing.T) {
+	for _, n := range []int{0, 1, 511, 512, 513, 4096, maxPresized - 1, maxPresized, maxPresized + 1, 3 * maxPresized} {
+		body := bytes.Repeat([]byte{'x'}, n)
+		for _, declared := range []int64{-1, 0, int64(n), int64(n) / 2, int64(n) + 100} {
+			got, err := readAll(bytes.NewReader(body), declared)
+			if err != nil || !bytes.Equal(got, body) {
+				t.Fatalf("readAll(%d bytes, declared %d) = %d bytes, %v", n, declared, len(got), err)
+			}
+		}
+	}
 }

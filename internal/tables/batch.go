@@ -94,7 +94,7 @@ func (s *Service) batchGetItem(_ *requestContext, body []byte) (any, error) {
 		return nil, validationf("Too many items requested for the BatchGetItem call")
 	}
 	for _, p := range parts {
-		e, err := p.in.begin("BatchGetItem", presentParams(in.RequestItems[p.name]))
+		e, err := p.in.begin("BatchGetItem", presentMembers(in.RequestItems[p.name]))
 		if err != nil {
 			return nil, err
 		}

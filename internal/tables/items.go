@@ -130,7 +130,7 @@ func (s *Service) putItem(rc *requestContext, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := in.begin("PutItem", presentParams(body))
+	e, err := in.begin("PutItem", presentMembers(body))
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func (s *Service) getItem(_ *requestContext, body []byte) (any, error) {
 	if in.Key == nil {
 		return nil, mustNotBeNull("key")
 	}
-	e, err := in.begin("GetItem", presentParams(body))
+	e, err := in.begin("GetItem", presentMembers(body))
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +309,7 @@ func (s *Service) deleteItem(rc *requestContext, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := in.begin("DeleteItem", presentParams(body))
+	e, err := in.begin("DeleteItem", presentMembers(body))
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +382,7 @@ func (s *Service) updateItem(rc *requestContext, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := in.begin("UpdateItem", presentParams(body))
+	e, err := in.begin("UpdateItem", presentMembers(body))
 	if err != nil {
 		return nil, err
 	}

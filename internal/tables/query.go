@@ -378,7 +378,7 @@ func (s *Service) query(_ *requestContext, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := in.begin("Query", presentParams(body))
+	e, err := in.begin("Query", presentMembers(body))
 	if err != nil {
 		return nil, err
 	}
@@ -586,7 +586,7 @@ func (s *Service) scan(_ *requestContext, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := in.begin("Scan", presentParams(body))
+	e, err := in.begin("Scan", presentMembers(body))
 	if err != nil {
 		return nil, err
 	}

@@ -314,3 +314,110 @@ func serializationMessage(err error) string {
 	}
 	return "Malformed JSON request body: " + err.Error()
 }
+
+// presentMembers is presentParams(body) — the top-level members of a JSON object that are
+// set (not null) — found by scanning the body once instead of decoding it into a map of
+// raw messages (a dozen allocations a request). It takes valid objects whose member names
+// are plain ASCII without escapes, each given once; anything else (escapes, repeated names,
+// not an object, not JSON) goes to presentParams, so the answer is always presentParams's,
+// in some order (callers treat it as a set).
+func presentMembers(body []byte) []string {
+	if !json.Valid(body) {
+		return presentParams(body)
+	}
+	i := skipJSONSpace(body, 0)
+	if i == len(body) || body[i] != '{' {
+		return presentParams(body)
+	}
+	var names [24][2]int // offsets of the names seen; more members: presentParams
+	n := 0
+	var present [len(names)]bool
+	i = skipJSONSpace(body, i+1)
+	for body[i] != '}' {
+		// A member: "name" : value, then , or }.
+		start := i + 1
+		end := start
+		for body[end] != '"' {
+			if body[end] == '\\' || body[end] >= 0x80 {
+				return presentParams(body)
+			}
+			end++
+		}
+		for _, nm := range names[:n] {
+			if bytes.Equal(body[nm[0]:nm[1]], body[start:end]) {
+				return presentParams(body) // repeated: the map keeps the last
+			}
+		}
+		if n == len(names) {
+			return presentParams(body)
+		}
+		i = skipJSONSpace(body, end+1) // at ':'
+		i = skipJSONSpace(body, i+1)
+		names[n], present[n] = [2]int{start, end}, !bytes.HasPrefix(body[i:], []byte("null"))
+		n++
+		i = skipJSONSpace(body, skipJSONValue(body, i))
+		if body[i] == ',' {
+			i = skipJSONSpace(body, i+1)
+		}
+	}
+	count := 0
+	for _, p := range present[:n] {
+		if p {
+			count++
+		}
+	}
+	out := make([]string, 0, count)
+	if count == 0 {
+		return out
+	}
+	s := string(body) // one string for every name
+	for k, nm := range names[:n] {
+		if present[k] {
+			out = append(out, s[nm[0]:nm[1]])
+		}
+	}
+	return out
+}
+
+// skipJSONSpace returns the index of the first byte at or after i that is not JSON white
+// space.
+func skipJSONSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipJSONValue returns the index just past the value of valid JSON b starting at i (for
+// a scalar: of the , or } that ends it).
+func skipJSONValue(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i
+			}
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return i
+}
