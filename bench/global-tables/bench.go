@@ -160,7 +160,16 @@ func runRound(ctx context.Context, cfg *config, f *fleet, round int) (roundResul
 
 // writeAll drives every region open-loop at -rate PutItem/s for -duration, notes what each
 // did in res and returns the keys each wrote.
-func writeAll(ctx context.Context, cfg *config, f *fleet, round int, res *roundResult) map[string][]string {
+func writeAll(ctx context.Context, cfg *config, f *fleet, round int, res *roundResult) (map[string][]string, error) {
+	// Every region's requests are ready before any region starts writing.
+	puts := map[string]putter{}
+	for _, r := range regions {
+		put, err := f.putter(ctx, cfg, r, "bench", fmt.Sprintf("%s-%d-", r, round), int(cfg.duration.Seconds()*float64(cfg.rate)))
+		if err != nil {
+			return nil, err
+		}
+		puts[r] = put
+	}
 	keys := map[string][]string{}
 	var kmu sync.Mutex
 	var wg sync.WaitGroup
@@ -168,7 +177,7 @@ func writeAll(ctx context.Context, cfg *config, f *fleet, round int, res *roundR
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := openLoop(ctx, f.ddb[r], "bench", fmt.Sprintf("%s-%d-", r, round), cfg.rate, cfg.workers, cfg.duration)
+			w := openLoop(ctx, puts[r], fmt.Sprintf("%s-%d-", r, round), cfg.rate, cfg.workers, cfg.duration)
 			kmu.Lock()
 			defer kmu.Unlock()
 			keys[r] = w.keys
@@ -177,7 +186,7 @@ func writeAll(ctx context.Context, cfg *config, f *fleet, round int, res *roundR
 		}()
 	}
 	wg.Wait()
-	return keys
+	return keys, nil
 }
 
 // latencyByMetrics measures replication latency as each receiving region's replication
@@ -207,7 +216,9 @@ func latencyByMetrics(ctx context.Context, cfg *config, f *fleet, round int, res
 	}); err != nil {
 		return fmt.Errorf("waiting for the fleet to catch up before the round: %w", err)
 	}
-	writeAll(ctx, cfg, f, round, res)
+	if _, err := writeAll(ctx, cfg, f, round, res); err != nil {
+		return err
+	}
 	var after map[string]map[string]pullStats
 	// Let every write reach every region (bounded).
 	_ = poll(ctx, 60*time.Second, func() error {
@@ -263,7 +274,10 @@ func latencyByStreams(ctx context.Context, cfg *config, f *fleet, round int, res
 			rd.run(rctx, cfg.poll)
 		}()
 	}
-	keys := writeAll(ctx, cfg, f, round, res)
+	keys, err := writeAll(ctx, cfg, f, round, res)
+	if err != nil {
+		return err
+	}
 	// Let every written key reach every stream (bounded).
 	_ = poll(ctx, 60*time.Second, func() error {
 		for _, s := range regions {
@@ -305,7 +319,7 @@ type writes struct {
 }
 
 // openLoop writes rate new items per second for d, each at its slot, from workers goroutines.
-func openLoop(ctx context.Context, c *dynamodb.Client, table, prefix string, rate, workers int, d time.Duration) writes {
+func openLoop(ctx context.Context, put putter, prefix string, rate, workers int, d time.Duration) writes {
 	n := int(d.Seconds() * float64(rate))
 	interval := time.Second / time.Duration(rate)
 	slots := make(chan int, n)
@@ -328,9 +342,7 @@ func openLoop(ctx context.Context, c *dynamodb.Client, table, prefix string, rat
 				}
 				k := fmt.Sprintf("%s%d", prefix, i)
 				t0 := time.Now()
-				_, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
-					"pk": &types.AttributeValueMemberS{Value: k}, "v": &types.AttributeValueMemberS{Value: value}}})
-				if err != nil {
+				if err := put(ctx, i); err != nil {
 					failed++
 					continue
 				}
@@ -563,6 +575,14 @@ func catchUp(ctx context.Context, cfg *config, f *fleet, d time.Duration) error 
 			rd.run(rctx, cfg.poll)
 		}()
 	}
+	puts := map[string]putter{}
+	for _, r := range regions {
+		put, err := f.putter(ctx, cfg, r, "bench", r+"-cut-", int(d.Seconds()*float64(cfg.rate)))
+		if err != nil {
+			return err
+		}
+		puts[r] = put
+	}
 	for _, r := range regions[:len(regions)-1] {
 		if err := nc.Partition(ctx, cut, r); err != nil {
 			return fmt.Errorf("partition %s %s: %w", cut, r, err)
@@ -575,7 +595,7 @@ func catchUp(ctx context.Context, cfg *config, f *fleet, d time.Duration) error 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := openLoop(ctx, f.ddb[r], "bench", r+"-cut-", cfg.rate, cfg.workers, d)
+			w := openLoop(ctx, puts[r], r+"-cut-", cfg.rate, cfg.workers, d)
 			kmu.Lock()
 			keys[r] = w.keys
 			kmu.Unlock()

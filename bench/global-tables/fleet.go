@@ -37,6 +37,7 @@ type fleet struct {
 	out     bytes.Buffer
 	ef      *endpointsFile
 	ddb     map[string]*dynamodb.Client
+	raw     *http.Client // the presigned writers' (-writer presigned)
 	streams map[string]*dynamodbstreams.Client
 	oneWay  map[[2]string]time.Duration // the model one-way delay of each pair, both orders
 }
@@ -78,6 +79,7 @@ func startFleet(ctx context.Context, bin, dir string) (*fleet, error) {
 	}
 	creds := credentials.NewStaticCredentialsProvider(f.ef.Credentials.AccessKeyID, f.ef.Credentials.SecretAccessKey, "")
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 0}}
+	f.raw = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: time.Minute}
 	f.ddb, f.streams = map[string]*dynamodb.Client{}, map[string]*dynamodbstreams.Client{}
 	for _, r := range regions {
 		e, _ := f.ef.Region(r)

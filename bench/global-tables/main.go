@@ -11,7 +11,10 @@
 // in -rounds rounds:
 //
 //   - Latency: each region is driven open-loop at -rate PutItem/s (new keys, a 100-byte
-//     value) for -duration by -workers goroutines. With -measure metrics (the default) the
+//     value) for -duration by -workers goroutines — with -writer presigned (the default)
+//     every request of the run is signed with the SDK's SigV4 signer before it starts and
+//     sent over net/http, so the load generator takes little of the cores the fleet runs
+//     on; with -writer sdk through the SDK's client. With -measure metrics (the default) the
 //     latency is what each receiving region's replication histogram records — from the
 //     write's commit timestamp at the source to its apply at the receiver, issue 6's
 //     definition — read from every region's /metrics (the native histogram, buckets 2%
@@ -61,6 +64,7 @@ type config struct {
 	clients    int
 	partition  time.Duration
 	measure    string
+	writer     string
 	keep       bool
 }
 
@@ -78,6 +82,9 @@ func (c *config) validate() error {
 	if c.rate < 1 || c.workers < 1 || c.clients < 1 {
 		errs = append(errs, fmt.Errorf("-rate %d, -workers %d, -c %d: at least 1 each", c.rate, c.workers, c.clients))
 	}
+	if c.writer != "presigned" && c.writer != "sdk" {
+		errs = append(errs, fmt.Errorf("-writer %q: presigned or sdk", c.writer))
+	}
 	if c.measure != "metrics" && c.measure != "streams" {
 		errs = append(errs, fmt.Errorf("-measure %q: metrics or streams", c.measure))
 	}
@@ -88,7 +95,7 @@ func (c *config) validate() error {
 }
 
 func main() {
-	cfg := config{rounds: 3, duration: 20 * time.Second, rate: 1000, workers: 32, poll: 5 * time.Millisecond, tput: 8 * time.Second, clients: 16, partition: 30 * time.Second, measure: "metrics"}
+	cfg := config{rounds: 3, duration: 20 * time.Second, rate: 1000, workers: 32, poll: 5 * time.Millisecond, tput: 8 * time.Second, clients: 16, partition: 30 * time.Second, measure: "metrics", writer: "presigned"}
 	flag.StringVar(&cfg.polyregion, "polyregion", "", "polyregion binary (required; run.sh builds bin/polyregion)")
 	flag.IntVar(&cfg.rounds, "rounds", cfg.rounds, "rounds; the figures are their medians")
 	flag.DurationVar(&cfg.duration, "duration", cfg.duration, "length of each round's latency phase")
@@ -99,6 +106,7 @@ func main() {
 	flag.IntVar(&cfg.clients, "c", cfg.clients, "goroutines of the closed-loop throughput runs")
 	flag.DurationVar(&cfg.partition, "partition", cfg.partition, "after the rounds, cut ap-southeast off for this long under the same write load, heal, and report the catch-up; 0: skip")
 	flag.StringVar(&cfg.measure, "measure", cfg.measure, "how the latency phase measures replication latency: metrics (the receivers' replication histograms: commit at the source to apply, nothing else loading the fleet) or streams (stream readers in every region, stream to stream)")
+	flag.StringVar(&cfg.writer, "writer", cfg.writer, "how the open-loop writers send PutItem: presigned (every request of a run signed with the SDK's SigV4 signer before it starts, sent over net/http: little load-generator CPU on the fleet's cores) or sdk (the AWS SDK's client, about 100 µs of CPU a call)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the fleet's directory (logs, data)")
 	flag.Parse()
 	if err := cfg.validate(); err != nil {
