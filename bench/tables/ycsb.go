@@ -234,11 +234,11 @@ type runResult struct {
 	// every run, they made a live heap of tens of MB by the half-rate runs, whose every
 	// collection then took this program's one P for longer (measured: a GetItem p99 of
 	// 4.3-4.9 ms at half rate after the full-speed runs, against 3.0-3.5 ms alone).
-	kind  [numKinds]dist // service time (request sent to answer read), per kind
-	sched dist           // rate-limited runs: from the operation's scheduled start
-	all   dist           // every kind's service time
-	usage usage          // CPU use during the run
-	behind   int64   // rate-limited runs: operations started more than 1 ms after schedule
+	kind   [numKinds]dist // service time (request sent to answer read), per kind
+	sched  dist           // rate-limited runs: from the operation's scheduled start
+	all    dist           // every kind's service time
+	usage  usage          // CPU use during the run
+	behind int64          // rate-limited runs: operations started more than 1 ms after schedule
 	// handler: GetItems polyregion answered during the run by its own histogram, and the
 	// shares of them it took more than 1 ms and more than 2.5 ms to answer
 	handlerOps  float64
