@@ -222,13 +222,15 @@ func (s *Service) tableARN(name string) string {
 }
 
 // lookupTable returns the table named name for reads and writes, or
-// ResourceNotFoundException: also for a global table's replica still being created here.
+// ResourceNotFoundException: also for a global table's replica still being backfilled here.
+// A replica whose backfill is applied serves at once, before this region has seen the
+// membership record that says it is ACTIVE: the other regions may already show it ACTIVE.
 func (s *Service) lookupTable(name string) (*table, error) {
 	t, err := s.lookupAnyTable(name)
 	if err != nil {
 		return nil, err
 	}
-	if g := t.currentSettings().global; g != nil && g.Record.replica(s.opts.Region).Status == replicaCreating {
+	if g := t.currentSettings().global; g != nil && g.Record.replica(s.opts.Region).Status == replicaCreating && !g.Imported {
 		return nil, tableNotFound(name)
 	}
 	return t, nil
