@@ -353,37 +353,12 @@ func startPowerDNS(dir, mmdb, cpus string) (*server, error) {
 			return nil, err
 		}
 	}
-	cfg := strings.Join([]string{
+	return runPowerDNS("PowerDNS", dir, conf, cpus, port,
 		"launch=bind,geoip",
-		"bind-config=" + namedConf,
-		"geoip-zones-file=" + geoZones,
-		"geoip-database-files=mmdb:" + mmdb,
-		"enable-lua-records=yes",
-		"edns-subnet-processing=yes",
-		"local-address=127.0.0.1",
-		fmt.Sprintf("local-port=%d", port),
-		"daemon=no",
-		"guardian=no",
-		"disable-syslog=yes",
-		"socket-dir=" + conf,
-		"write-pid=no",
-		// No security-status lookup: it would query the Internet's DNS.
-		"security-poll-suffix=",
-		"loglevel=4",
-	}, "\n") + "\n"
-	if err := os.WriteFile(filepath.Join(conf, "pdns.conf"), []byte(cfg), 0o644); err != nil {
-		return nil, err
-	}
-	bin, err := lookSbin("pdns_server")
-	if err != nil {
-		return nil, err
-	}
-	s, err := start("PowerDNS", command(cpus, bin, "--config-dir="+conf), filepath.Join(dir, "pdns.log"))
-	if err != nil {
-		return nil, err
-	}
-	s.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	return s, nil
+		"bind-config="+namedConf,
+		"geoip-zones-file="+geoZones,
+		"geoip-database-files=mmdb:"+mmdb,
+		"enable-lua-records=yes")
 }
 
 // startPowerDNSGeoIP runs pdns_server in the foreground with the geoip backend alone: a zones file
@@ -414,22 +389,29 @@ func startPowerDNSGeoIP(dir, mmdb, cpus string) (*server, error) {
 	if err := os.WriteFile(zones, []byte(b.String()), 0o644); err != nil {
 		return nil, err
 	}
-	cfg := strings.Join([]string{
+	return runPowerDNS("PowerDNS-geoip", dir, conf, cpus, port,
 		"launch=geoip",
-		"geoip-zones-file=" + zones,
-		"geoip-database-files=mmdb:" + mmdb,
+		"geoip-zones-file="+zones,
+		"geoip-database-files=mmdb:"+mmdb)
+}
+
+// runPowerDNS writes conf/pdns.conf — the backend settings given, then those every
+// configuration here shares — and runs pdns_server with it in the foreground on port, its
+// output in dir/<conf's name>.log.
+func runPowerDNS(name, dir, conf, cpus string, port int, backend ...string) (*server, error) {
+	cfg := strings.Join(append(backend,
 		"edns-subnet-processing=yes",
 		"local-address=127.0.0.1",
 		fmt.Sprintf("local-port=%d", port),
 		"daemon=no",
 		"guardian=no",
 		"disable-syslog=yes",
-		"socket-dir=" + conf,
+		"socket-dir="+conf,
 		"write-pid=no",
 		// No security-status lookup: it would query the Internet's DNS.
 		"security-poll-suffix=",
 		"loglevel=4",
-	}, "\n") + "\n"
+	), "\n") + "\n"
 	if err := os.WriteFile(filepath.Join(conf, "pdns.conf"), []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
@@ -437,7 +419,7 @@ func startPowerDNSGeoIP(dir, mmdb, cpus string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := start("PowerDNS-geoip", command(cpus, bin, "--config-dir="+conf), filepath.Join(dir, "pdns-geoip.log"))
+	s, err := start(name, command(cpus, bin, "--config-dir="+conf), filepath.Join(dir, filepath.Base(conf)+".log"))
 	if err != nil {
 		return nil, err
 	}

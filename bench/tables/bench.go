@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/polyregion/polyregion/bench/internal/procstat"
 )
 
 type config struct {
@@ -122,7 +124,7 @@ func (c config) validate() error {
 		errs = append(errs, errors.New("-loadcpus and -servercpus: set both, or neither"))
 	}
 	for _, f := range []struct{ name, list string }{{"-loadcpus", c.loadCPUs}, {"-servercpus", c.serverCPUs}} {
-		cpus := cpuList(f.list)
+		cpus := procstat.CPUList(f.list)
 		if f.list != "" && len(cpus) == 0 {
 			errs = append(errs, fmt.Errorf("%s %q: not a CPU list like 1 or 0,2-3", f.name, f.list))
 		}
@@ -154,28 +156,6 @@ func (c config) workloadList() []workload {
 func (c config) budget(servers int) time.Duration {
 	runs := c.rounds*servers*(len(c.workloadList())+1) + c.retries
 	return time.Duration(runs)*(c.duration+6*time.Second+quietWait) + 3*time.Minute + time.Duration(c.records/100)*time.Second
-}
-
-// cpuList expands a taskset CPU list ("1", "0,2", "1-3").
-func cpuList(s string) []int {
-	var out []int
-	for _, part := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil {
-			continue
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil || b < a {
-				continue
-			}
-		}
-		for i := a; i <= b; i++ {
-			out = append(out, i)
-		}
-	}
-	return out
 }
 
 // machineCPUs counts the machine's CPUs in /proc/stat (runtime.NumCPU counts only those

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/polyregion/polyregion/bench/internal/procstat"
 )
 
 // Targets of the issue, for polyregion: at least 5× dynalite's throughput with a lower p99
@@ -251,7 +253,7 @@ func report(out io.Writer, cfg config, servers []*server, rounds []measured) {
 	}
 	for _, w := range cfg.workloadList() {
 		m := summarize(rounds, w.name, "polyregion")
-		if cfg.loadCPUs != "" && m.client > 0.9*float64(len(cpuList(cfg.loadCPUs))) && m.cores < 0.9*float64(len(cpuList(cfg.serverCPUs))) {
+		if cfg.loadCPUs != "" && m.client > 0.9*float64(len(procstat.CPUList(cfg.loadCPUs))) && m.cores < 0.9*float64(len(procstat.CPUList(cfg.serverCPUs))) {
 			fmt.Fprintf(out, "note: in workload %s the client used %.2f cores and polyregion %.2f: the load generator, not the server, limited polyregion's throughput\n",
 				w.name, m.client, m.cores)
 		}
