@@ -90,10 +90,10 @@ func capacity(requested *string, table string, bytes int, write, consistent bool
 
 // PutItem
 
-type putItemInput struct {
+// conditionalWriteInput is what PutItem and DeleteItem requests have in common.
+type conditionalWriteInput struct {
 	exprInput
 	TableName                           *string                                `json:"TableName"`
-	Item                                attr.Item                              `json:"Item"`
 	ConditionExpression                 *string                                `json:"ConditionExpression"`
 	ReturnValues                        *string                                `json:"ReturnValues"`
 	ReturnValuesOnConditionCheckFailure *string                                `json:"ReturnValuesOnConditionCheckFailure"`
@@ -101,6 +101,48 @@ type putItemInput struct {
 	ReturnItemCollectionMetrics         *string                                `json:"ReturnItemCollectionMetrics"`
 	Expected                            map[string]expr.ExpectedAttributeValue `json:"Expected"`
 	ConditionalOperator                 *string                                `json:"ConditionalOperator"`
+}
+
+// conditionalWrite is a PutItem or DeleteItem request checked, up to the table it writes.
+type conditionalWrite struct {
+	t        *table
+	cond     *expr.Condition // nil: none
+	rv       string          // ReturnValues
+	failItem bool            // ReturnValuesOnConditionCheckFailure is ALL_OLD
+}
+
+// begin checks a PutItem or DeleteItem request in the order DynamoDB does — the table
+// name, the item or key (given, a member named member), the return values, the
+// expression parameters and the condition — and finds its table.
+func (in *conditionalWriteInput) begin(s *Service, operation string, body []byte, given attr.Item, member string) (conditionalWrite, error) {
+	var w conditionalWrite
+	if err := checkTableName(in.TableName); err != nil {
+		return w, err
+	}
+	if given == nil {
+		return w, mustNotBeNull(member)
+	}
+	var err error
+	if w.rv, w.failItem, err = checkReturnValues(in.ReturnValues, in.ReturnValuesOnConditionCheckFailure, returnNone, returnAllOld); err != nil {
+		return w, err
+	}
+	e, err := in.exprInput.begin(operation, presentMembers(body))
+	if err != nil {
+		return w, err
+	}
+	if w.cond, err = e.condition(in.ConditionExpression, in.Expected, in.ConditionalOperator); err != nil {
+		return w, err
+	}
+	if err := e.end(w.cond); err != nil {
+		return w, err
+	}
+	w.t, err = s.lookupTable(tableNameFromARN(*in.TableName))
+	return w, err
+}
+
+type putItemInput struct {
+	conditionalWriteInput
+	Item attr.Item `json:"Item"`
 }
 
 type writeItemOutput struct {
@@ -120,31 +162,11 @@ func (s *Service) putItem(rc *requestContext, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if err := checkTableName(in.TableName); err != nil {
-		return nil, err
-	}
-	if in.Item == nil {
-		return nil, mustNotBeNull("item")
-	}
-	rv, failItem, err := checkReturnValues(in.ReturnValues, in.ReturnValuesOnConditionCheckFailure, returnNone, returnAllOld)
+	w, err := in.begin(s, "PutItem", body, in.Item, "item")
 	if err != nil {
 		return nil, err
 	}
-	e, err := in.begin("PutItem", presentMembers(body))
-	if err != nil {
-		return nil, err
-	}
-	cond, err := e.condition(in.ConditionExpression, in.Expected, in.ConditionalOperator)
-	if err != nil {
-		return nil, err
-	}
-	if err := e.end(cond); err != nil {
-		return nil, err
-	}
-	t, err := s.lookupTable(tableNameFromARN(*in.TableName))
-	if err != nil {
-		return nil, err
-	}
+	t, cond, rv, failItem := w.t, w.cond, w.rv, w.failItem
 	key, err := t.itemKey(in.Item)
 	if err != nil {
 		return nil, err
@@ -282,16 +304,8 @@ func (s *Service) getWholeItem(t *table, key []byte, consumed *string, consisten
 // DeleteItem
 
 type deleteItemInput struct {
-	exprInput
-	TableName                           *string                                `json:"TableName"`
-	Key                                 attr.Item                              `json:"Key"`
-	ConditionExpression                 *string                                `json:"ConditionExpression"`
-	ReturnValues                        *string                                `json:"ReturnValues"`
-	ReturnValuesOnConditionCheckFailure *string                                `json:"ReturnValuesOnConditionCheckFailure"`
-	ReturnConsumedCapacity              *string                                `json:"ReturnConsumedCapacity"`
-	ReturnItemCollectionMetrics         *string                                `json:"ReturnItemCollectionMetrics"`
-	Expected                            map[string]expr.ExpectedAttributeValue `json:"Expected"`
-	ConditionalOperator                 *string                                `json:"ConditionalOperator"`
+	conditionalWriteInput
+	Key attr.Item `json:"Key"`
 }
 
 func (s *Service) deleteItem(rc *requestContext, body []byte) (any, error) {
@@ -299,31 +313,11 @@ func (s *Service) deleteItem(rc *requestContext, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if err := checkTableName(in.TableName); err != nil {
-		return nil, err
-	}
-	if in.Key == nil {
-		return nil, mustNotBeNull("key")
-	}
-	rv, failItem, err := checkReturnValues(in.ReturnValues, in.ReturnValuesOnConditionCheckFailure, returnNone, returnAllOld)
+	w, err := in.begin(s, "DeleteItem", body, in.Key, "key")
 	if err != nil {
 		return nil, err
 	}
-	e, err := in.begin("DeleteItem", presentMembers(body))
-	if err != nil {
-		return nil, err
-	}
-	cond, err := e.condition(in.ConditionExpression, in.Expected, in.ConditionalOperator)
-	if err != nil {
-		return nil, err
-	}
-	if err := e.end(cond); err != nil {
-		return nil, err
-	}
-	t, err := s.lookupTable(tableNameFromARN(*in.TableName))
-	if err != nil {
-		return nil, err
-	}
+	t, cond, rv, failItem := w.t, w.cond, w.rv, w.failItem
 	key, err := t.keyParam(in.Key)
 	if err != nil {
 		return nil, err
