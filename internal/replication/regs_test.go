@@ -5,15 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/polyregion/polyregion/internal/kv"
+	"github.com/polyregion/polyregion/internal/testutil/linknet"
 )
 
 // regs is a toy service for the tests: a map of registers, key → value, that
@@ -219,73 +218,15 @@ func (r *regs) state() (map[string]string, error) {
 	return out, it.Close()
 }
 
-// gate is a Doer between two regions of a test fleet: plain HTTP to the
-// target's listener, refused — and cut, for pulls under way — while the link
-// is partitioned.
-type gate struct {
-	from  string
-	fleet *fleet
-}
-
-func (g gate) Do(req *http.Request, region string) (*http.Response, error) {
-	f := g.fleet
-	f.mu.Lock()
-	addr := f.addrs[region]
-	cut := f.cut[link(g.from, region)]
-	ctx := f.linkCtx[link(g.from, region)]
-	f.mu.Unlock()
-	if cut || addr == "" {
-		return nil, fmt.Errorf("partitioned from %s", region)
-	}
-	out := req.Clone(req.Context())
-	out.URL = &url.URL{Scheme: "http", Host: addr, Path: req.URL.Path, RawPath: req.URL.RawPath, RawQuery: req.URL.RawQuery}
-	out.RequestURI = ""
-	out.Header = req.Header.Clone()
-	out.Header.Set("X-Test-Region", g.from)
-	reqCtx, cancel := context.WithCancel(req.Context())
-	stop := context.AfterFunc(ctx, cancel)
-	out = out.WithContext(reqCtx)
-	resp, err := f.client.Do(out)
-	if err != nil {
-		stop()
-		cancel()
-		return nil, err
-	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, done: func() { stop(); cancel() }}
-	return resp, nil
-}
-
-type cancelOnClose struct {
-	io.ReadCloser
-	done func()
-}
-
-func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.done()
-	return err
-}
-
-func link(a, b string) [2]string {
-	if a > b {
-		a, b = b, a
-	}
-	return [2]string{a, b}
-}
-
 // fleet is a set of regs regions, each with its store, server and replicator.
 type fleet struct {
 	t       testing.TB
 	regions []string
-	client  *http.Client
+	net     *linknet.Net
 
-	mu      sync.Mutex
-	addrs   map[string]string
-	cut     map[[2]string]bool
-	linkCtx map[[2]string]context.Context
-	linkEnd map[[2]string]context.CancelFunc
-	nodes   map[string]*node
-	stores  map[string]kv.Store
+	mu     sync.Mutex
+	nodes  map[string]*node
+	stores map[string]kv.Store
 }
 
 // node is one running region.
@@ -299,18 +240,9 @@ type node struct {
 
 func newFleet(t testing.TB, regions ...string) *fleet {
 	f := &fleet{t: t, regions: regions,
-		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}},
-		addrs:   map[string]string{},
-		cut:     map[[2]string]bool{},
-		linkCtx: map[[2]string]context.Context{},
-		linkEnd: map[[2]string]context.CancelFunc{},
-		nodes:   map[string]*node{},
-		stores:  map[string]kv.Store{},
-	}
-	for i, a := range regions {
-		for _, b := range regions[i+1:] {
-			f.linkCtx[link(a, b)], f.linkEnd[link(a, b)] = context.WithCancel(context.Background())
-		}
+		net:    linknet.New(&http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}),
+		nodes:  map[string]*node{},
+		stores: map[string]kv.Store{},
 	}
 	for _, r := range regions {
 		s, err := kv.OpenMemory()
@@ -325,10 +257,7 @@ func newFleet(t testing.TB, regions ...string) *fleet {
 			f.stop(r)
 			f.stores[r].Close()
 		}
-		for _, end := range f.linkEnd {
-			end()
-		}
-		f.client.CloseIdleConnections()
+		f.net.Close()
 	})
 	return f
 }
@@ -352,7 +281,7 @@ func (f *fleet) start(region string) {
 			}
 		}
 	}
-	repl, err := NewReplicator(ReplicatorOptions{Region: region, Peers: gate{region, f}, Clock: clock,
+	repl, err := NewReplicator(ReplicatorOptions{Region: region, Peers: f.net.Doer(region), Clock: clock,
 		IdleTimeout: 200 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
 	if err != nil {
 		f.t.Fatal(err)
@@ -375,9 +304,9 @@ func (f *fleet) start(region string) {
 		repl.Run(ctx)
 	}()
 	f.mu.Lock()
-	f.addrs[region] = ln.Addr().String()
 	f.nodes[region] = n
 	f.mu.Unlock()
+	f.net.SetAddr(region, ln.Addr().String())
 }
 
 // stop stops a region as a crash would, but for its store, which keeps what was
@@ -386,8 +315,8 @@ func (f *fleet) stop(region string) {
 	f.mu.Lock()
 	n := f.nodes[region]
 	delete(f.nodes, region)
-	f.addrs[region] = ""
 	f.mu.Unlock()
+	f.net.SetAddr(region, "")
 	if n == nil {
 		return
 	}
@@ -403,16 +332,7 @@ func (f *fleet) node(region string) *node {
 }
 
 // partition cuts (or heals) the link between a and b, ending pulls under way.
-func (f *fleet) partition(a, b string, cut bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	l := link(a, b)
-	f.cut[l] = cut
-	if cut {
-		f.linkEnd[l]()
-		f.linkCtx[l], f.linkEnd[l] = context.WithCancel(context.Background())
-	}
-}
+func (f *fleet) partition(a, b string, cut bool) { f.net.Cut(a, b, cut) }
 
 func (f *fleet) healAll() {
 	for i, a := range f.regions {

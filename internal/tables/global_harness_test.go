@@ -3,13 +3,10 @@ package tables
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +24,7 @@ import (
 	"github.com/polyregion/polyregion/internal/tables/attr"
 	"github.com/polyregion/polyregion/internal/testutil"
 	"github.com/polyregion/polyregion/internal/testutil/awstest"
+	"github.com/polyregion/polyregion/internal/testutil/linknet"
 )
 
 // The global-table harness: three regions in one process, each a Service over its own
@@ -47,16 +45,12 @@ type gfleet struct {
 	t       testing.TB
 	regions []string
 	ctrl    *control.Node
-	client  *http.Client
+	net     *linknet.Net
 
-	mu      sync.Mutex
-	addrs   map[string]string // peer listener of each running region
-	cut     map[[2]string]bool
-	linkCtx map[[2]string]context.Context
-	linkEnd map[[2]string]context.CancelFunc
-	stores  map[string]kv.Store
-	nodes   map[string]*gnode
-	zones   map[string]string
+	mu     sync.Mutex
+	stores map[string]kv.Store
+	nodes  map[string]*gnode
+	zones  map[string]string
 }
 
 // gnode is one running region.
@@ -80,20 +74,11 @@ func newGFleet(t testing.TB) *gfleet {
 func newGFleetIn(t testing.TB, zones map[string]string) *gfleet {
 	t.Helper()
 	f := &gfleet{t: t, regions: []string{"us-east", "eu-west", "ap-southeast"}, zones: zones,
-		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}},
-		addrs:   map[string]string{},
-		cut:     map[[2]string]bool{},
-		linkCtx: map[[2]string]context.Context{},
-		linkEnd: map[[2]string]context.CancelFunc{},
-		stores:  map[string]kv.Store{},
-		nodes:   map[string]*gnode{},
+		net:    linknet.New(&http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}),
+		stores: map[string]kv.Store{},
+		nodes:  map[string]*gnode{},
 	}
 	f.ctrl = startControl(t)
-	for i, a := range f.regions {
-		for _, b := range f.regions[i+1:] {
-			f.linkCtx[link(a, b)], f.linkEnd[link(a, b)] = context.WithCancel(context.Background())
-		}
-	}
 	for _, r := range f.regions {
 		s, err := kv.OpenMemory()
 		if err != nil {
@@ -107,10 +92,7 @@ func newGFleetIn(t testing.TB, zones map[string]string) *gfleet {
 			f.stop(r)
 			f.stores[r].Close()
 		}
-		for _, end := range f.linkEnd {
-			end()
-		}
-		f.client.CloseIdleConnections()
+		f.net.Close()
 	})
 	return f
 }
@@ -125,7 +107,7 @@ func (f *gfleet) start(region string) *gnode {
 	svc, err := New(Options{
 		Region: region, Store: f.stores[region], Credentials: testCreds, ReplicationMetrics: replication.NewMetrics(reg),
 		Logger:  log.LoggerAt(slog.LevelWarn).With("component", "tables", "region", region),
-		Control: f.ctrl, Replication: srv, Peers: linkGate{from: region, fleet: f}, Zones: f.zones,
+		Control: f.ctrl, Replication: srv, Peers: f.net.Doer(region), Zones: f.zones,
 		PeerCaller: testCaller,
 		tuneReplicator: func(o *replication.ReplicatorOptions) {
 			o.IdleTimeout, o.MaxBackoff = 200*time.Millisecond, 50*time.Millisecond
@@ -149,9 +131,9 @@ func (f *gfleet) start(region string) *gnode {
 	n.cancel = cancel
 	go func() { n.done <- svc.Run(ctx) }()
 	f.mu.Lock()
-	f.addrs[region] = n.peer.Listener.Addr().String()
 	f.nodes[region] = n
 	f.mu.Unlock()
+	f.net.SetAddr(region, n.peer.Listener.Addr().String())
 	return n
 }
 
@@ -160,8 +142,8 @@ func (f *gfleet) stop(region string) {
 	f.mu.Lock()
 	n := f.nodes[region]
 	delete(f.nodes, region)
-	f.addrs[region] = ""
 	f.mu.Unlock()
+	f.net.SetAddr(region, "")
 	if n == nil {
 		return
 	}
@@ -181,16 +163,7 @@ func (f *gfleet) node(region string) *gnode {
 }
 
 // partition cuts (or heals) the link between a and b, ending the requests under way.
-func (f *gfleet) partition(a, b string, cut bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	l := link(a, b)
-	f.cut[l] = cut
-	if cut {
-		f.linkEnd[l]()
-		f.linkCtx[l], f.linkEnd[l] = context.WithCancel(context.Background())
-	}
-}
+func (f *gfleet) partition(a, b string, cut bool) { f.net.Cut(a, b, cut) }
 
 // isolate cuts (or heals) every link of region.
 func (f *gfleet) isolate(region string, cut bool) {
@@ -212,74 +185,6 @@ func (f *gfleet) healAll() {
 func testCaller(r *http.Request) (string, bool) {
 	c := r.Header.Get("X-Test-Region")
 	return c, c != ""
-}
-
-func link(a, b string) [2]string {
-	if a > b {
-		a, b = b, a
-	}
-	return [2]string{a, b}
-}
-
-// linkGate is a Doer between two regions: plain HTTP to the target's peer listener, refused —
-// and cut, for requests under way — while the link is partitioned.
-type linkGate struct {
-	from  string
-	fleet *gfleet
-}
-
-func (g linkGate) Do(req *http.Request, region string) (*http.Response, error) {
-	f := g.fleet
-	f.mu.Lock()
-	addr := f.addrs[region]
-	cut := f.cut[link(g.from, region)]
-	ctx := f.linkCtx[link(g.from, region)]
-	f.mu.Unlock()
-	if cut || addr == "" {
-		return nil, fmt.Errorf("partitioned from %s", region)
-	}
-	out := req.Clone(req.Context())
-	out.URL = &url.URL{Scheme: "http", Host: addr, Path: req.URL.Path, RawPath: req.URL.RawPath, RawQuery: req.URL.RawQuery}
-	out.RequestURI = ""
-	out.Header = req.Header.Clone()
-	out.Header.Set("X-Test-Region", g.from)
-	reqCtx, cancel := context.WithCancel(req.Context())
-	stop := context.AfterFunc(ctx, cancel)
-	out = out.WithContext(reqCtx)
-	resp, err := f.client.Do(out)
-	if err != nil {
-		stop()
-		cancel()
-		return nil, err
-	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, link: ctx, done: func() { stop(); cancel() }}
-	return resp, nil
-}
-
-// cancelOnClose is a response body over a link: reads fail as soon as the link is cut
-// (the request's cancellation, which follows, is asynchronous), and closing it releases the
-// request.
-type cancelOnClose struct {
-	io.ReadCloser
-	link context.Context
-	done func()
-}
-
-func (c *cancelOnClose) Read(p []byte) (int, error) {
-	if c.link.Err() != nil {
-		return 0, errors.New("partitioned")
-	}
-	n, err := c.ReadCloser.Read(p)
-	if c.link.Err() != nil { // cut while reading: what came is lost in transit
-		return 0, errors.New("partitioned")
-	}
-	return n, err
-}
-
-func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.done()
-	return err
 }
 
 // Helpers over the SDK.
