@@ -258,22 +258,11 @@ func latencyByMetrics(ctx context.Context, cfg *config, f *fleet, round int, res
 // first saw it (the readers' polling delay cancels out). The readers' GetRecords calls load
 // the fleet and the load generator alongside the writers.
 func latencyByStreams(ctx context.Context, cfg *config, f *fleet, round int, res *roundResult) error {
-	rctx, stopReaders := context.WithCancel(ctx)
-	defer stopReaders()
-	readers := map[string]*reader{}
-	var rwg sync.WaitGroup
-	for _, r := range regions {
-		rd, err := newReader(rctx, f.ddb[r], f.streams[r], "bench")
-		if err != nil {
-			return fmt.Errorf("stream reader in %s: %w", r, err)
-		}
-		readers[r] = rd
-		rwg.Add(1)
-		go func() {
-			defer rwg.Done()
-			rd.run(rctx, cfg.poll)
-		}()
+	readers, stopReaders, err := startReaders(ctx, cfg, f)
+	if err != nil {
+		return err
 	}
+	defer stopReaders()
 	keys, err := writeAll(ctx, cfg, f, round, res)
 	if err != nil {
 		return err
@@ -290,7 +279,6 @@ func latencyByStreams(ctx context.Context, cfg *config, f *fleet, round int, res
 		return nil
 	})
 	stopReaders()
-	rwg.Wait()
 	for _, p := range pairs() {
 		src, dst := readers[p[0]], readers[p[1]]
 		var l []time.Duration
@@ -396,6 +384,29 @@ func closedLoop(ctx context.Context, c *dynamodb.Client, table, prefix string, c
 	}
 	wg.Wait()
 	return float64(done.Load()) / time.Since(start).Seconds()
+}
+
+// startReaders starts a reader of the benchmark table's stream in every region; stop ends
+// them and waits for them (it may be called more than once).
+func startReaders(ctx context.Context, cfg *config, f *fleet) (map[string]*reader, func(), error) {
+	rctx, cancel := context.WithCancel(ctx)
+	readers := map[string]*reader{}
+	var wg sync.WaitGroup
+	stop := func() { cancel(); wg.Wait() }
+	for _, r := range regions {
+		rd, err := newReader(rctx, f.ddb[r], f.streams[r], "bench")
+		if err != nil {
+			stop()
+			return nil, nil, fmt.Errorf("stream reader in %s: %w", r, err)
+		}
+		readers[r] = rd
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rd.run(rctx, cfg.poll)
+		}()
+	}
+	return readers, stop, nil
 }
 
 // reader tails a table's stream in one region and notes when it first saw each key.
@@ -559,22 +570,11 @@ func catchUp(ctx context.Context, cfg *config, f *fleet, d time.Duration) error 
 	nc := netsimClient(f)
 	cut := regions[len(regions)-1]
 	fmt.Printf("\n== catch-up: %s cut off from the others for %v while every region writes %d items/s\n", cut, d, cfg.rate)
-	rctx, stopReaders := context.WithCancel(ctx)
-	defer stopReaders()
-	readers := map[string]*reader{}
-	var rwg sync.WaitGroup
-	for _, r := range regions {
-		rd, err := newReader(rctx, f.ddb[r], f.streams[r], "bench")
-		if err != nil {
-			return fmt.Errorf("stream reader in %s: %w", r, err)
-		}
-		readers[r] = rd
-		rwg.Add(1)
-		go func() {
-			defer rwg.Done()
-			rd.run(rctx, cfg.poll)
-		}()
+	readers, stopReaders, err := startReaders(ctx, cfg, f)
+	if err != nil {
+		return err
 	}
+	defer stopReaders()
 	puts := map[string]putter{}
 	for _, r := range regions {
 		put, err := f.putter(ctx, cfg, r, "bench", r+"-cut-", int(d.Seconds()*float64(cfg.rate)))
@@ -606,7 +606,7 @@ func catchUp(ctx context.Context, cfg *config, f *fleet, d time.Duration) error 
 		return fmt.Errorf("heal: %w", err)
 	}
 	healed := time.Now()
-	err := poll(ctx, 5*time.Minute, func() error {
+	err = poll(ctx, 5*time.Minute, func() error {
 		for _, s := range regions {
 			for _, r := range regions {
 				if n := readers[r].count(keys[s]); n < len(keys[s]) {
@@ -617,7 +617,6 @@ func catchUp(ctx context.Context, cfg *config, f *fleet, d time.Duration) error 
 		return nil
 	})
 	stopReaders()
-	rwg.Wait()
 	if err != nil {
 		return err
 	}
