@@ -31,6 +31,9 @@ type config struct {
 	serverCPUs string
 	retries    int
 	perfDir    string
+	// wire captures each server's loopback traffic (tcpdump) during the half-rate runs,
+	// for the server's own share of the GetItem latency.
+	wire       bool
 	cpuProfile string
 	gomaxprocs int
 	gogc       string
@@ -209,7 +212,20 @@ func measure(ctx context.Context, out io.Writer, cfg config, retries *int, t *ta
 		if err != nil {
 			return runResult{}, err
 		}
+		var wire *wireCapture
+		if spec.rate > 0 && cfg.wire {
+			if wire, err = startWire(ctx, cfg, t.srv.endpoint); err != nil {
+				return runResult{}, err
+			}
+		}
 		res := t.run(ctx, spec, seed)
+		var wireCPU float64
+		if wire != nil {
+			wireCPU = wire.cpu()
+			if res.wire, res.wireN, err = wire.stop(); err != nil {
+				return runResult{}, err
+			}
+		}
 		after, err := scrapeHandlerHist(t.srv.metrics, "GetItem")
 		if err != nil {
 			return runResult{}, err
@@ -221,6 +237,9 @@ func measure(ctx context.Context, out io.Writer, cfg config, retries *int, t *ta
 		u, err := m.stop()
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", t.srv.name, err)
+		}
+		if u.seconds > 0 {
+			u.foreignLoad = max(0, u.foreignLoad-wireCPU/u.seconds) // tcpdump is ours
 		}
 		res.usage = u
 		if ctx.Err() != nil {

@@ -56,6 +56,7 @@ func main() {
 	flag.StringVar(&cfg.loadCPUs, "loadcpus", cfg.loadCPUs, "CPUs this program (the load) runs on (taskset -c); empty with -servercpus empty: no pinning")
 	flag.StringVar(&cfg.serverCPUs, "servercpus", cfg.serverCPUs, "CPUs each server runs on (taskset -c)")
 	flag.IntVar(&cfg.retries, "retries", cfg.retries, "measurements to run again (in the whole run) when other processes used more than 10% of a pinned CPU")
+	flag.BoolVar(&cfg.wire, "wire", haveTcpdump(), "capture each server's loopback traffic with tcpdump during the half-rate runs, for its own share of the GetItem latency (default: when tcpdump is installed)")
 	flag.StringVar(&cfg.perfDir, "perf", "", "directory for `perf record -g` profiles of polyregion during round 1 (one per workload); empty: none")
 	flag.IntVar(&cfg.gomaxprocs, "gomaxprocs", 0, "GOMAXPROCS for polyregion; 0: the Go runtime's choice (the number of CPUs it is pinned to)")
 	flag.StringVar(&cfg.gogc, "gogc", "", "GOGC for polyregion (a percentage, or off); empty: the Go runtime's default (100)")

@@ -4,7 +4,8 @@
 #   bash bench/tables/run.sh [flags of go run ./bench/tables, e.g. -rounds 1 -duration 3s]
 #
 # Installs, when missing, dynalite 4.x with the machine's npm into bench/tables/.cache/
-# (git-ignored; nothing is added to the repository) and util-linux for taskset; builds
+# (git-ignored; nothing is added to the repository), util-linux for taskset and tcpdump (the
+# servers' share of the latency, seen on the loopback); builds
 # bin/polyregion; then runs `go run ./bench/tables`, which stops by itself (about 6 minutes
 # with the defaults). On a shared machine, run it under the benchmarks' lock so that two
 # benchmarks never run at once: flock /tmp/polyregion-bench.lock bash bench/tables/run.sh
@@ -19,12 +20,15 @@ if [ ! -x "$dynalite" ]; then
 	mkdir -p "$cache"
 	npm install --prefix "$cache" --no-save --no-audit --no-fund dynalite@4
 fi
-if ! command -v taskset >/dev/null; then
+missing=()
+command -v taskset >/dev/null || missing+=(util-linux)
+command -v tcpdump >/dev/null || missing+=(tcpdump)
+if ((${#missing[@]})); then
 	sudo=()
 	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
-	echo "== installing util-linux (taskset)"
+	echo "== installing ${missing[*]}"
 	"${sudo[@]}" apt-get update -q
-	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends util-linux
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
 echo "== go build -o bin/polyregion ./cmd/polyregion"

@@ -243,6 +243,10 @@ type runResult struct {
 	// shares of them it took more than 1 ms and more than 2.5 ms to answer
 	handlerOps  float64
 	handlerOver []float64
+	// wire: with -wire, the server's share of each request seen on the loopback, request
+	// packet to response packet (wireN of them)
+	wire        dist
+	wireN       int
 	clientGCs   uint32 // garbage collections of this program (the SDK clients) during the run
 	clientAlloc uint64 // bytes this program allocated during the run
 	client      clientRuntime

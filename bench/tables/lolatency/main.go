@@ -15,12 +15,12 @@
 package main
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"time"
+
+	"github.com/polyregion/polyregion/bench/internal/pcapwire"
 )
 
 func main() {
@@ -28,7 +28,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: lolatency FILE.pcap")
 		os.Exit(2)
 	}
-	d, err := serverTimes(os.Args[1])
+	d, err := pcapwire.ServerTimes(os.Args[1])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "lolatency:", err)
 		os.Exit(1)
@@ -47,75 +47,3 @@ func main() {
 	fmt.Printf("server, request packet to response packet: %d pairs, p50 %s, p90 %s, p99 %s, p99.9 %s, max %s; over 1 ms %.2f%%, over 2 ms %.2f%%\n",
 		len(d), ms(q(0.5)), ms(q(0.9)), ms(q(0.99)), ms(q(0.999)), ms(q(1)), over(time.Millisecond), over(2*time.Millisecond))
 }
-
-// serverTimes pairs requests and responses in the capture at path.
-func serverTimes(path string) ([]time.Duration, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if len(b) < 24 {
-		return nil, errors.New("not a pcap file")
-	}
-	var nano bool
-	switch binary.LittleEndian.Uint32(b) {
-	case 0xa1b2c3d4:
-	case 0xa1b23c4d:
-		nano = true
-	default:
-		return nil, errors.New("not a little-endian pcap file (pcapng is not read: use tcpdump -w)")
-	}
-	link := binary.LittleEndian.Uint32(b[20:])
-	type conn struct{ client, server uint16 }
-	pending := map[conn]time.Duration{}
-	var out []time.Duration
-	for off := 24; off+16 <= len(b); {
-		sec, frac := binary.LittleEndian.Uint32(b[off:]), binary.LittleEndian.Uint32(b[off+4:])
-		n := int(binary.LittleEndian.Uint32(b[off+8:]))
-		off += 16
-		if off+n > len(b) {
-			break
-		}
-		pkt := b[off : off+n]
-		off += n
-		t := time.Duration(sec) * time.Second
-		if nano {
-			t += time.Duration(frac)
-		} else {
-			t += time.Duration(frac) * time.Microsecond
-		}
-		switch link {
-		case 1: // Ethernet
-			pkt = pkt[min(14, len(pkt)):]
-		case 113: // Linux cooked
-			pkt = pkt[min(16, len(pkt)):]
-		}
-		if len(pkt) < 20 || pkt[0]>>4 != 4 {
-			continue
-		}
-		ihl := int(pkt[0]&15) * 4
-		total := int(binary.BigEndian.Uint16(pkt[2:]))
-		if len(pkt) < ihl+20 {
-			continue
-		}
-		tcp := pkt[ihl:]
-		src, dst := binary.BigEndian.Uint16(tcp), binary.BigEndian.Uint16(tcp[2:])
-		doff := int(tcp[12]>>4) * 4
-		if total-ihl-doff <= 0 || len(tcp) < doff {
-			continue
-		}
-		payload := tcp[doff:]
-		switch {
-		case hasPrefix(payload, "POST"):
-			pending[conn{src, dst}] = t
-		case hasPrefix(payload, "HTTP/1."):
-			if t0, ok := pending[conn{dst, src}]; ok {
-				out = append(out, t-t0)
-				delete(pending, conn{dst, src})
-			}
-		}
-	}
-	return out, nil
-}
-
-func hasPrefix(b []byte, s string) bool { return len(b) >= len(s) && string(b[:len(s)]) == s }
