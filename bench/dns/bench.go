@@ -126,7 +126,7 @@ func measure(ctx context.Context, out io.Writer, cfg config, retries *int, s *se
 		}
 		*retries--
 		fmt.Fprintf(out, "  (%s measured again: other processes used %.0f%% of CPU %s and %.0f%% of CPU %s meanwhile)\n",
-			s.name, 100*res.foreign, cfg.serverCPUs, 100*res.foreignLoad, cfg.loadCPUs)
+			s.Name, 100*res.foreign, cfg.serverCPUs, 100*res.foreignLoad, cfg.loadCPUs)
 	}
 }
 
@@ -204,7 +204,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	var servers []*server
 	defer func() {
 		for _, s := range servers {
-			s.stop()
+			s.Stop()
 		}
 	}()
 	for _, n := range serverNames {
@@ -273,11 +273,11 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			if err != nil {
 				return err
 			}
-			m := rounds[r][s.name]
+			m := rounds[r][s.Name]
 			m.peak = res
-			rounds[r][s.name] = m
+			rounds[r][s.Name] = m
 			fmt.Fprintf(out, "  peak      %-10s %7.0f qps  lost %d of %d (%.3f%%; dropped at server %d, at client %d)  %s\n",
-				s.name, res.qps, res.lost, res.sent, res.lossPct(), res.serverDrops, res.otherDrops, cpuUse(cfg, res))
+				s.Name, res.qps, res.lost, res.sent, res.lossPct(), res.serverDrops, res.otherDrops, cpuUse(cfg, res))
 		}
 		half := int(rounds[r]["polyregion"].peak.qps / 2)
 		if cfg.latencyQPS > 0 {
@@ -290,20 +290,20 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			if err != nil {
 				return err
 			}
-			m := rounds[r][s.name]
+			m := rounds[r][s.Name]
 			m.half = res
-			rounds[r][s.name] = m
+			rounds[r][s.Name] = m
 			fmt.Fprintf(out, "  -Q %-6d %-10s %7.0f qps  lost %d of %d (%.3f%%; dropped at server %d, at client %d)  %s  latency p50 %s  p99 %s  p99.9 %s  max %s\n",
-				half, s.name, res.qps, res.lost, res.sent, res.lossPct(), res.serverDrops, res.otherDrops, cpuUse(cfg, res),
+				half, s.Name, res.qps, res.lost, res.sent, res.lossPct(), res.serverDrops, res.otherDrops, cpuUse(cfg, res),
 				msf(percentile(res.latencies, 0.5)), msf(percentile(res.latencies, 0.99)),
 				msf(percentile(res.latencies, 0.999)), msf(percentile(res.latencies, 1)))
 			switch {
 			case res.qps >= 0.98*float64(half):
 			case res.coresUsed() < 0.9*float64(cfg.serverCores()) && res.loadCores() >= 0.9*float64(cfg.loadCores()):
 				fmt.Fprintf(out, "            %s answered %.0f of the %d qps asked with CPU to spare: dnsperf (%.2f cores) could not send faster, its own queueing is in the latency\n",
-					s.name, res.qps, half, res.loadCores())
+					s.Name, res.qps, half, res.loadCores())
 			default:
-				fmt.Fprintf(out, "            %s answered %.0f of the %d qps asked: overloaded, its latency is queueing\n", s.name, res.qps, half)
+				fmt.Fprintf(out, "            %s answered %.0f of the %d qps asked: overloaded, its latency is queueing\n", s.Name, res.qps, half)
 			}
 		}
 	}
@@ -319,7 +319,7 @@ func check(out io.Writer, servers []*server, ps []place) error {
 	tw := newTable(out)
 	head := "client group\tsubnets\texpected"
 	for _, s := range servers {
-		head += "\t" + s.name
+		head += "\t" + s.Name
 	}
 	tw.row(head)
 	bad := 0

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/polyregion/polyregion/bench/internal/child"
 	"github.com/polyregion/polyregion/bench/internal/procstat"
 )
 
@@ -132,13 +133,13 @@ func runDNSPerf(ctx context.Context, cfg config, s *server, datafile string, l l
 		return result{}, err
 	}
 	defer os.Remove(outPath)
-	cmd := command(cfg.loadCPUs, "dnsperf", args...)
+	cmd := child.Command(cfg.loadCPUs, "dnsperf", args...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = outFile, &stderr
-	cpu0, err := procstat.CPUSeconds(s.pid())
+	cpu0, err := procstat.CPUSeconds(s.PID())
 	if err != nil {
 		outFile.Close()
-		return result{}, fmt.Errorf("%s: %w", s.name, err)
+		return result{}, fmt.Errorf("%s: %w", s.Name, err)
 	}
 	busy0, err := procstat.CPUTicks(cfg.serverCPUs)
 	if err != nil {
@@ -164,7 +165,7 @@ func runDNSPerf(ctx context.Context, cfg config, s *server, datafile string, l l
 	waitErr := cmd.Wait()
 	stopped()
 	outFile.Close()
-	cpu1, cpuErr := procstat.CPUSeconds(s.pid())
+	cpu1, cpuErr := procstat.CPUSeconds(s.PID())
 	drops1, dropsErr := udpDrops(s.port())
 	busy1, busyErr := procstat.CPUTicks(cfg.serverCPUs)
 	load1, loadErr := procstat.CPUTicks(cfg.loadCPUs)
@@ -172,7 +173,7 @@ func runDNSPerf(ctx context.Context, cfg config, s *server, datafile string, l l
 		return result{}, fmt.Errorf("dnsperf %s: %w\n%s", strings.Join(args, " "), waitErr, stderr.String())
 	}
 	if err := errors.Join(cpuErr, dropsErr, busyErr, loadErr); err != nil {
-		return result{}, fmt.Errorf("%s: %w", s.name, err)
+		return result{}, fmt.Errorf("%s: %w", s.Name, err)
 	}
 	r := result{rcodes: map[string]int64{}, serverCPU: cpu1 - cpu0, pinnedCPUs: len(procstat.CPUList(cfg.serverCPUs))}
 	if d := busy1.Total - busy0.Total; d > 0 {

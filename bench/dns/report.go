@@ -96,7 +96,7 @@ func verdict(ok bool) string {
 func report(out io.Writer, cfg config, servers []*server, rounds []map[string]measured) {
 	sums := map[string]summary{}
 	for _, s := range servers {
-		sums[s.name] = summarize(s.name, rounds)
+		sums[s.Name] = summarize(s.Name, rounds)
 	}
 	var halves []float64
 	for _, r := range rounds {
@@ -113,9 +113,9 @@ func report(out io.Writer, cfg config, servers []*server, rounds []map[string]me
 	t := newTable(out)
 	t.row(fmt.Sprintf("server\tpeak qps\tlost at peak\tserver CPU at peak ¹\tdnsperf CPU\tqps per server CPU core\t|\tqps at -Q %.0f\tlost\tserver CPU\tp50\tp99\tp99.9", half))
 	for _, s := range servers {
-		m := sums[s.name]
+		m := sums[s.Name]
 		t.row(fmt.Sprintf("%s\t%.0f\t%s\t%.2f cores\t%.2f cores\t%.0f\t|\t%.0f\t%s\t%.2f cores\t%s\t%s\t%s",
-			s.name, m.peak, pct(m.peakLost, m.peakSent), m.peakCPU, m.peakLoad, m.perCore,
+			s.Name, m.peak, pct(m.peakLost, m.peakSent), m.peakCPU, m.peakLoad, m.perCore,
 			m.halfQPS, pct(m.halfLost, m.halfSent), m.halfCPU, msf(m.p50), msf(m.p99), msf(m.p999)))
 	}
 	t.flush()
@@ -124,12 +124,12 @@ func report(out io.Writer, cfg config, servers []*server, rounds []map[string]me
 	pr := sums["polyregion"]
 	fmt.Fprintln(out)
 	for _, s := range servers {
-		if s.name == "polyregion" {
+		if s.Name == "polyregion" {
 			continue
 		}
-		m := sums[s.name]
+		m := sums[s.Name]
 		fmt.Fprintf(out, "polyregion / %s: qps per server CPU core %.2f× (rounds: %s); peak qps %.2f× (rounds: %s)\n",
-			s.name, pr.perCore/m.perCore, roundRatios(pr.perCoreRounds, m.perCoreRounds),
+			s.Name, pr.perCore/m.perCore, roundRatios(pr.perCoreRounds, m.perCoreRounds),
 			pr.peak/m.peak, roundRatios(pr.peakRounds, m.peakRounds))
 	}
 
@@ -167,14 +167,14 @@ func report(out io.Writer, cfg config, servers []*server, rounds []map[string]me
 	}
 	cores := float64(cfg.serverCores())
 	for _, s := range servers {
-		m := sums[s.name]
+		m := sums[s.Name]
 		switch {
 		case cfg.serverCPUs != "" && m.peakBusy < 0.9:
 			fmt.Fprintf(out, "note: at %s's peak its CPU %s was %.0f%% busy: dnsperf could not load it fully, so its peak is a lower bound\n",
-				s.name, cfg.serverCPUs, 100*m.peakBusy)
+				s.Name, cfg.serverCPUs, 100*m.peakBusy)
 		case cfg.serverCPUs == "" && m.peakCPU < 0.9*cores:
 			fmt.Fprintf(out, "note: %s used %.2f of the %.0f CPU cores at its peak (dnsperf used the rest, or could not load it fully)\n",
-				s.name, m.peakCPU, cores)
+				s.Name, m.peakCPU, cores)
 		}
 	}
 }

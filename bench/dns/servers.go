@@ -13,74 +13,27 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/polyregion/polyregion/bench/internal/child"
 	fleetcfg "github.com/polyregion/polyregion/internal/config"
 )
 
 // server is one DNS server under test: a child process listening on 127.0.0.1.
 type server struct {
-	name string
+	*child.Process
 	addr string // host:port of its UDP listener
-	cmd  *exec.Cmd
-	log  string // its stdout and stderr
-	done chan struct{}
-	err  error // how it exited, once done is closed
-}
-
-// command builds the command for a server or dnsperf, pinned to cpus with taskset when
-// cpus is not empty. The child is killed if this program dies (PR_SET_PDEATHSIG survives
-// taskset's exec).
-func command(cpus, name string, args ...string) *exec.Cmd {
-	if cpus != "" {
-		args = append([]string{"-c", cpus, name}, args...)
-		name = "taskset"
-	}
-	cmd := exec.Command(name, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	return cmd
 }
 
 // start runs cmd with its output in logPath.
 func start(name string, cmd *exec.Cmd, logPath string) (*server, error) {
-	f, err := os.Create(logPath)
+	p, err := child.Start(name, cmd, logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	s := &server{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		s.err = cmd.Wait()
-		f.Close()
-		close(s.done)
-	}()
-	return s, nil
-}
-
-// stop ends the server with SIGTERM, then SIGKILL after 10 s, and waits for it.
-func (s *server) stop() {
-	if s == nil {
-		return
-	}
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
+	return &server{Process: p}, nil
 }
 
 // port is the server's UDP port.
@@ -90,18 +43,6 @@ func (s *server) port() int {
 		return 0
 	}
 	return int(ap.Port())
-}
-
-// pid is the server's process id (taskset execs the server, so it is the server's own).
-func (s *server) pid() int { return s.cmd.Process.Pid }
-
-// logTail is the end of the server's output, for error messages.
-func (s *server) logTail() string {
-	b, _ := os.ReadFile(s.log)
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
-	}
-	return strings.TrimSpace(string(b))
 }
 
 // waitReady polls the server until it gives the expected answer to a geolocated query.
@@ -121,10 +62,10 @@ func (s *server) waitReady(ctx context.Context, timeout time.Duration) error {
 			last = fmt.Errorf("answer %s, want %s", got.answer, probe.want)
 		}
 		select {
-		case <-s.done:
-			return fmt.Errorf("%s exited (%v) before it was ready:\n%s", s.name, s.err, s.logTail())
+		case <-s.Done():
+			return fmt.Errorf("%s exited (%v) before it was ready:\n%s", s.Name, s.Err(), s.LogTail())
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %v (%v):\n%s", s.name, timeout, last, s.logTail())
+			return fmt.Errorf("%s not ready after %v (%v):\n%s", s.Name, timeout, last, s.LogTail())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -184,7 +125,7 @@ func startPolyregion(ctx context.Context, bin, dir, mmdb, cpus string) (*server,
 	if out, err := exec.CommandContext(ctx, bin, "init", "--config", src, "--dir", fleet).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("polyregion init: %w\n%s", err, out)
 	}
-	s, err := start("polyregion", command(cpus, bin, "serve", "--config", filepath.Join(fleet, "polyregion.yaml"), "--region", "us-east"),
+	s, err := start("polyregion", child.Command(cpus, bin, "serve", "--config", filepath.Join(fleet, "polyregion.yaml"), "--region", "us-east"),
 		filepath.Join(dir, "polyregion.log"))
 	if err != nil {
 		return nil, err
@@ -203,16 +144,16 @@ func startPolyregion(ctx context.Context, bin, dir, mmdb, cpus string) (*server,
 			return s, nil
 		}
 		select {
-		case <-s.done:
-			return nil, fmt.Errorf("polyregion exited (%v):\n%s", s.err, s.logTail())
+		case <-s.Done():
+			return nil, fmt.Errorf("polyregion exited (%v):\n%s", s.Err(), s.LogTail())
 		case <-ctx.Done():
-			s.stop()
+			s.Stop()
 			return nil, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("polyregion wrote no %s in 30s:\n%s", runJSON, s.logTail())
+			s.Stop()
+			return nil, fmt.Errorf("polyregion wrote no %s in 30s:\n%s", runJSON, s.LogTail())
 		}
 	}
 }
@@ -321,7 +262,7 @@ www	%d	DYNA geoip!www
 	if err != nil {
 		return nil, err
 	}
-	s, err := start("gdnsd", command(cpus, bin, "-c", conf, "start"), filepath.Join(dir, "gdnsd.log"))
+	s, err := start("gdnsd", child.Command(cpus, bin, "-c", conf, "start"), filepath.Join(dir, "gdnsd.log"))
 	if err != nil {
 		return nil, err
 	}
@@ -419,7 +360,7 @@ func runPowerDNS(name, dir, conf, cpus string, port int, backend ...string) (*se
 	if err != nil {
 		return nil, err
 	}
-	s, err := start(name, command(cpus, bin, "--config-dir="+conf), filepath.Join(dir, filepath.Base(conf)+".log"))
+	s, err := start(name, child.Command(cpus, bin, "--config-dir="+conf), filepath.Join(dir, filepath.Base(conf)+".log"))
 	if err != nil {
 		return nil, err
 	}

@@ -154,7 +154,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	paths := []path{{name: "direct", iperfPort: bk.iperfPort, httpPort: bk.httpPort, udp: true}}
 	defer func() {
 		for _, p := range paths {
-			p.proxy.stop()
+			p.proxy.Stop()
 		}
 	}()
 	for _, n := range proxyNames {

@@ -133,7 +133,7 @@ func (b *bench) runOnce(ctx context.Context, backend *proc, p path, name string,
 	if err != nil {
 		return s, "", err
 	}
-	backend0, err := procstat.CPUSeconds(backend.pid())
+	backend0, err := procstat.CPUSeconds(backend.PID())
 	if err != nil {
 		return s, "", err
 	}
@@ -154,7 +154,7 @@ func (b *bench) runOnce(ctx context.Context, backend *proc, p path, name string,
 	if err != nil {
 		return s, "", err
 	}
-	backend1, err := procstat.CPUSeconds(backend.pid())
+	backend1, err := procstat.CPUSeconds(backend.PID())
 	if err != nil {
 		return s, "", err
 	}
@@ -189,9 +189,9 @@ func (b *bench) runOnce(ctx context.Context, backend *proc, p path, name string,
 func (b *bench) proxyCPU() ([]float64, error) {
 	out := make([]float64, len(b.proxies))
 	for i, q := range b.proxies {
-		v, err := procstat.CPUSeconds(q.pid())
+		v, err := procstat.CPUSeconds(q.PID())
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", q.name, err)
+			return nil, fmt.Errorf("%s: %w", q.Name, err)
 		}
 		out[i] = v
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/polyregion/polyregion/bench/internal/child"
 	fleetcfg "github.com/polyregion/polyregion/internal/config"
 )
 
@@ -43,7 +44,7 @@ func startBackends(dir, cpus string) (*backends, error) {
 		return nil, err
 	}
 	b := &backends{iperfPort: ports[0], httpPort: ports[1]}
-	b.iperf, err = start("iperf3 server", backendCommand(cpus, "iperf3", "-s", "-p", strconv.Itoa(b.iperfPort), "-B", "127.0.0.1"),
+	b.iperf, err = child.Start("iperf3 server", backendCommand(cpus, "iperf3", "-s", "-p", strconv.Itoa(b.iperfPort), "-B", "127.0.0.1"),
 		filepath.Join(dir, "iperf3-server.log"))
 	if err != nil {
 		return nil, err
@@ -76,7 +77,7 @@ http {
 		b.stop()
 		return nil, err
 	}
-	b.http, err = start("nginx (HTTP backend)", backendCommand(cpus, nginx[0], nginx[1:]...), filepath.Join(dir, "nginx-http.out"))
+	b.http, err = child.Start("nginx (HTTP backend)", backendCommand(cpus, nginx[0], nginx[1:]...), filepath.Join(dir, "nginx-http.out"))
 	if err != nil {
 		b.stop()
 		return nil, err
@@ -85,8 +86,8 @@ http {
 }
 
 func (b *backends) stop() {
-	b.iperf.stop()
-	b.http.stop()
+	b.iperf.Stop()
+	b.http.Stop()
 }
 
 // nginxConf writes an nginx configuration and returns the command line that runs it in
@@ -120,7 +121,7 @@ func waitPaths(ctx context.Context, paths []path, b *backends) error {
 			}
 			for _, q := range []*proc{p.proxy, b.iperf, b.http} {
 				if q != nil {
-					if err := q.exited(); err != nil {
+					if err := q.Exited(); err != nil {
 						return err
 					}
 				}
@@ -129,7 +130,7 @@ func waitPaths(ctx context.Context, paths []path, b *backends) error {
 			case <-ctx.Done():
 				msg := ""
 				if p.proxy != nil {
-					msg = "\n" + p.proxy.logTail()
+					msg = "\n" + p.proxy.LogTail()
 				}
 				return fmt.Errorf("%s: not ready after 60s: %v%s", p.name, last, msg)
 			case <-time.After(100 * time.Millisecond):
@@ -212,7 +213,7 @@ func startPolyregion(ctx context.Context, bin, dir, cpus string, b *backends) (p
 	if out, err := exec.CommandContext(ctx, bin, "init", "--config", src, "--dir", fleet).CombinedOutput(); err != nil {
 		return path{}, fmt.Errorf("polyregion init: %w\n%s", err, out)
 	}
-	p.proxy, err = start("polyregion", command(cpus, bin, "serve", "--config", filepath.Join(fleet, "polyregion.yaml"), "--region", "us-east"),
+	p.proxy, err = child.Start("polyregion", command(cpus, bin, "serve", "--config", filepath.Join(fleet, "polyregion.yaml"), "--region", "us-east"),
 		filepath.Join(dir, "polyregion.log"))
 	if err != nil {
 		return path{}, err
@@ -258,7 +259,7 @@ backend http
 	if err != nil {
 		return path{}, err
 	}
-	p.proxy, err = start("HAProxy", command(cpus, bin, "-db", "-f", cf), filepath.Join(dir, "haproxy.log"))
+	p.proxy, err = child.Start("HAProxy", command(cpus, bin, "-db", "-f", cf), filepath.Join(dir, "haproxy.log"))
 	return p, err
 }
 
@@ -297,7 +298,7 @@ stream {
 	if err != nil {
 		return path{}, err
 	}
-	p.proxy, err = start("nginx", command(cpus, cmd[0], cmd[1:]...), filepath.Join(dir, "nginx-stream.out"))
+	p.proxy, err = child.Start("nginx", command(cpus, cmd[0], cmd[1:]...), filepath.Join(dir, "nginx-stream.out"))
 	return p, err
 }
 

@@ -9,18 +9,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
+
+	"github.com/polyregion/polyregion/bench/internal/child"
 )
 
 // proc is a child process: a backend, a proxy or a load generator.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string // its stdout and stderr
-	done chan struct{}
-	err  error // how it exited, once done is closed
-}
+type proc = child.Process
 
 // niceness is the nice value of every process the benchmark starts (-nice); 0: inherited.
 var niceness int
@@ -51,80 +45,13 @@ func commandAt(prio int, cpus, name string, args ...string) *exec.Cmd {
 		args = append([]string{"-f", strconv.Itoa(prio), name}, args...)
 		name = "chrt"
 	}
-	if cpus != "" {
-		args = append([]string{"-c", cpus, name}, args...)
-		name = "taskset"
-	}
 	if niceness != 0 {
 		// nice runs the program at its default priority, with a warning, when it may
 		// not raise it.
 		args = append([]string{"-n", strconv.Itoa(niceness), name}, args...)
 		name = "nice"
 	}
-	cmd := exec.Command(name, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	return cmd
-}
-
-// start runs cmd in the background with its output in logPath.
-func start(name string, cmd *exec.Cmd, logPath string) (*proc, error) {
-	f, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// stop ends the process with SIGTERM, then SIGKILL after 10 s, and waits for it.
-func (p *proc) stop() {
-	if p == nil {
-		return
-	}
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-// pid is the process id (taskset execs the program, so it is the program's own).
-func (p *proc) pid() int { return p.cmd.Process.Pid }
-
-// exited reports an error if the process has stopped.
-func (p *proc) exited() error {
-	select {
-	case <-p.done:
-		return fmt.Errorf("%s exited (%v):\n%s", p.name, p.err, p.logTail())
-	default:
-		return nil
-	}
-}
-
-// logTail is the end of the process's output, for error messages.
-func (p *proc) logTail() string {
-	b, _ := os.ReadFile(p.log)
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
-	}
-	return strings.TrimSpace(string(b))
+	return child.Command(cpus, name, args...)
 }
 
 // freePort returns a port that is free on 127.0.0.1 for both UDP and TCP. It is free when

@@ -189,17 +189,17 @@ const warmup = 2 * time.Second
 // left. With perfOut it records a profile of the server during the run.
 func measure(ctx context.Context, out io.Writer, cfg config, retries *int, t *target, spec runSpec, seed uint64, perfOut string) (runResult, error) {
 	for {
-		if err := waitQuiet(ctx, out, cfg, t.srv.pid()); err != nil {
+		if err := waitQuiet(ctx, out, cfg, t.srv.PID()); err != nil {
 			return runResult{}, err
 		}
-		m, err := startMeter(cfg, t.srv.pid())
+		m, err := startMeter(cfg, t.srv.PID())
 		if err != nil {
-			return runResult{}, fmt.Errorf("%s: %w", t.srv.name, err)
+			return runResult{}, fmt.Errorf("%s: %w", t.srv.Name, err)
 		}
 		var perf *exec.Cmd
 		if perfOut != "" {
 			secs := strconv.FormatFloat(spec.duration.Seconds(), 'f', 1, 64)
-			perf = exec.CommandContext(ctx, "perf", "record", "-g", "-F", "999", "-o", perfOut, "-p", strconv.Itoa(t.srv.pid()), "--", "sleep", secs)
+			perf = exec.CommandContext(ctx, "perf", "record", "-g", "-F", "999", "-o", perfOut, "-p", strconv.Itoa(t.srv.PID()), "--", "sleep", secs)
 			if b, err := os.Create(perfOut + ".log"); err == nil {
 				perf.Stdout, perf.Stderr = b, b
 				defer b.Close()
@@ -236,7 +236,7 @@ func measure(ctx context.Context, out io.Writer, cfg config, retries *int, t *ta
 		}
 		u, err := m.stop()
 		if err != nil {
-			return res, fmt.Errorf("%s: %w", t.srv.name, err)
+			return res, fmt.Errorf("%s: %w", t.srv.Name, err)
 		}
 		if u.seconds > 0 {
 			u.foreignLoad = max(0, u.foreignLoad-wireCPU/u.seconds) // tcpdump is ours
@@ -246,7 +246,7 @@ func measure(ctx context.Context, out io.Writer, cfg config, retries *int, t *ta
 			return res, ctx.Err()
 		}
 		if res.total() == 0 {
-			return res, fmt.Errorf("%s, workload %s: no operation succeeded (%d errors; first: %v)", t.srv.name, spec.w.name, res.errs, res.firstErr)
+			return res, fmt.Errorf("%s, workload %s: no operation succeeded (%d errors; first: %v)", t.srv.Name, spec.w.name, res.errs, res.firstErr)
 		}
 		if (u.foreign <= noiseLimit && u.foreignLoad <= noiseLimit) || *retries <= 0 {
 			return res, nil
@@ -254,7 +254,7 @@ func measure(ctx context.Context, out io.Writer, cfg config, retries *int, t *ta
 		*retries--
 		perfOut = ""
 		fmt.Fprintf(out, "  (%s measured again: other processes used %.0f%% of CPU %s and %.0f%% of CPU %s meanwhile)\n",
-			t.srv.name, 100*u.foreign, cfg.serverCPUs, 100*u.foreignLoad, cfg.loadCPUs)
+			t.srv.Name, 100*u.foreign, cfg.serverCPUs, 100*u.foreignLoad, cfg.loadCPUs)
 	}
 }
 
@@ -355,7 +355,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	var servers []*server
 	defer func() {
 		for _, s := range servers {
-			s.stop()
+			s.Stop()
 		}
 	}()
 	s, err := startPolyregion(ctx, bin, dir, cfg.serverCPUs, cfg.gomaxprocs, cfg.gogc)
@@ -435,7 +435,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		loadTime := time.Since(t0)
 		t.run(ctx, runSpec{w: workloads[0], duration: warmup, clients: cfg.clients}, 99)
 		fmt.Fprintf(out, "load %-10s %d records in %.2f s (%.0f records/s, BatchWriteItem of 25), then %v of workload A unmeasured\n",
-			t.srv.name, cfg.records, loadTime.Seconds(), float64(cfg.records)/loadTime.Seconds(), warmup)
+			t.srv.Name, cfg.records, loadTime.Seconds(), float64(cfg.records)/loadTime.Seconds(), warmup)
 	}
 
 	retries := cfg.retries
@@ -472,15 +472,15 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			m.runs[w.name] = map[string]runResult{}
 			for _, t := range order {
 				perfOut := ""
-				if cfg.perfDir != "" && r == 0 && t.srv.name == "polyregion" {
+				if cfg.perfDir != "" && r == 0 && t.srv.Name == "polyregion" {
 					perfOut = filepath.Join(cfg.perfDir, "polyregion-"+w.name+".perf.data")
 				}
 				res, err := measure(ctx, out, cfg, &retries, t, runSpec{w: w, duration: cfg.duration, clients: cfg.clients}, uint64(r), perfOut)
 				if err != nil {
 					return err
 				}
-				m.runs[w.name][t.srv.name] = res
-				printRun(out, cfg, w.name, t.srv.name, res)
+				m.runs[w.name][t.srv.Name] = res
+				printRun(out, cfg, w.name, t.srv.Name, res)
 			}
 		}
 		m.rate = cfg.rate
@@ -494,8 +494,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 				if err != nil {
 					return err
 				}
-				m.half[t.srv.name] = res
-				printHalf(out, cfg, m.rate, t.srv.name, res)
+				m.half[t.srv.Name] = res
+				printHalf(out, cfg, m.rate, t.srv.Name, res)
 			}
 		}
 		rounds[r] = m

@@ -145,8 +145,8 @@ func report(out io.Writer, cfg config, servers []*server, rounds []measured) {
 		t.row("workload", "server", "ops/s", "p50", "p99", "server CPU", "ops per server CPU second", "client CPU", "errors")
 		for _, w := range cfg.workloadList() {
 			for _, s := range servers {
-				m := summarize(rounds, w.name, s.name)
-				t.row(w.name, s.name, fmt.Sprintf("%.0f", m.ops), msf(secs(m.p50)), msf(secs(m.p99)),
+				m := summarize(rounds, w.name, s.Name)
+				t.row(w.name, s.Name, fmt.Sprintf("%.0f", m.ops), msf(secs(m.p50)), msf(secs(m.p99)),
 					fmt.Sprintf("%.2f cores", m.cores), fmt.Sprintf("%.0f", m.perCore), fmt.Sprintf("%.2f cores", m.client), fmt.Sprint(m.errs))
 			}
 		}
@@ -194,7 +194,7 @@ func report(out io.Writer, cfg config, servers []*server, rounds []measured) {
 		for _, s := range servers {
 			var ops, p50, p99, p999, sched, cores, w50, w99, w999 []float64
 			for _, m := range rounds {
-				r, ok := m.half[s.name]
+				r, ok := m.half[s.Name]
 				if !ok {
 					continue
 				}
@@ -205,17 +205,17 @@ func report(out io.Writer, cfg config, servers []*server, rounds []measured) {
 				p999 = append(p999, g.p999.Seconds())
 				sched = append(sched, r.sched.p99.Seconds())
 				cores = append(cores, r.usage.cores())
-				if s.name == "polyregion" {
+				if s.Name == "polyregion" {
 					halfP99s = append(halfP99s, msf(g.p99))
 				}
 				if r.wireN > 0 {
 					w50, w99, w999 = append(w50, r.wire.p50.Seconds()), append(w99, r.wire.p99.Seconds()), append(w999, r.wire.p999.Seconds())
-					if s.name == "polyregion" {
+					if s.Name == "polyregion" {
 						wireP99s = append(wireP99s, msf(r.wire.p99))
 					}
 				}
 			}
-			if s.name == "polyregion" {
+			if s.Name == "polyregion" {
 				halfP99 = median(p99)
 				if len(w99) > 0 {
 					wireP99 = median(w99)
@@ -225,7 +225,7 @@ func report(out io.Writer, cfg config, servers []*server, rounds []measured) {
 			if len(w99) > 0 {
 				wire = []string{msf(secs(median(w50))), msf(secs(median(w99))), msf(secs(median(w999)))}
 			}
-			t.row(s.name, fmt.Sprintf("%.0f", median(ops)), msf(secs(median(p50))), msf(secs(median(p99))), msf(secs(median(p999))),
+			t.row(s.Name, fmt.Sprintf("%.0f", median(ops)), msf(secs(median(p50))), msf(secs(median(p99))), msf(secs(median(p999))),
 				msf(secs(median(sched))), fmt.Sprintf("%.2f cores", median(cores)), wire[0], wire[1], wire[2])
 		}
 		t.flush()

@@ -21,83 +21,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 
+	"github.com/polyregion/polyregion/bench/internal/child"
 	fleetcfg "github.com/polyregion/polyregion/internal/config"
 )
 
 // server is one table server under test: a child process listening on 127.0.0.1.
 type server struct {
-	name     string
+	*child.Process
 	endpoint string // base URL of its DynamoDB API
 	metrics  string // URL of its Prometheus metrics; empty: none
 	akid     string // the access key the clients sign with
 	secret   string
-	cmd      *exec.Cmd
-	log      string // its stdout and stderr
-	done     chan struct{}
-	err      error // how it exited, once done is closed
-}
-
-// command builds the command for a server, pinned to cpus with taskset when cpus is not
-// empty. The child is killed if this program dies (PR_SET_PDEATHSIG survives taskset's exec).
-func command(cpus, name string, args ...string) *exec.Cmd {
-	if cpus != "" {
-		args = append([]string{"-c", cpus, name}, args...)
-		name = "taskset"
-	}
-	cmd := exec.Command(name, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	return cmd
 }
 
 // start runs cmd with its output in logPath.
 func start(name string, cmd *exec.Cmd, logPath string) (*server, error) {
-	f, err := os.Create(logPath)
+	p, err := child.Start(name, cmd, logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	s := &server{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		s.err = cmd.Wait()
-		f.Close()
-		close(s.done)
-	}()
-	return s, nil
-}
-
-// stop ends the server with SIGTERM, then SIGKILL after 10 s, and waits for it.
-func (s *server) stop() {
-	if s == nil {
-		return
-	}
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-}
-
-// pid is the server's process id (taskset execs the server, so it is the server's own).
-func (s *server) pid() int { return s.cmd.Process.Pid }
-
-// logTail is the end of the server's output, for error messages.
-func (s *server) logTail() string {
-	b, _ := os.ReadFile(s.log)
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
-	}
-	return strings.TrimSpace(string(b))
+	return &server{Process: p}, nil
 }
 
 // newClient is an SDK client of the server: no retries (an error is counted, not hidden),
@@ -160,10 +103,10 @@ func (s *server) waitReady(ctx context.Context, timeout time.Duration) error {
 		}
 		last = err
 		select {
-		case <-s.done:
-			return fmt.Errorf("%s exited (%v) before it was ready:\n%s", s.name, s.err, s.logTail())
+		case <-s.Done():
+			return fmt.Errorf("%s exited (%v) before it was ready:\n%s", s.Name, s.Err(), s.LogTail())
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %v (%v):\n%s", s.name, timeout, last, s.logTail())
+			return fmt.Errorf("%s not ready after %v (%v):\n%s", s.Name, timeout, last, s.LogTail())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -212,7 +155,7 @@ func startPolyregion(ctx context.Context, bin, dir, cpus string, gomaxprocs int,
 	if written.Credentials.AccessKeyID == "" {
 		return nil, fmt.Errorf("%s: no credentials", effective)
 	}
-	cmd := command(cpus, bin, "serve", "--config", effective, "--region", "us-east")
+	cmd := child.Command(cpus, bin, "serve", "--config", effective, "--region", "us-east")
 	cmd.Env = os.Environ()
 	if gomaxprocs > 0 {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
@@ -240,16 +183,16 @@ func startPolyregion(ctx context.Context, bin, dir, cpus string, gomaxprocs int,
 			return s, nil
 		}
 		select {
-		case <-s.done:
-			return nil, fmt.Errorf("polyregion exited (%v):\n%s", s.err, s.logTail())
+		case <-s.Done():
+			return nil, fmt.Errorf("polyregion exited (%v):\n%s", s.Err(), s.LogTail())
 		case <-ctx.Done():
-			s.stop()
+			s.Stop()
 			return nil, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("polyregion wrote no %s in 30s:\n%s", runJSON, s.logTail())
+			s.Stop()
+			return nil, fmt.Errorf("polyregion wrote no %s in 30s:\n%s", runJSON, s.LogTail())
 		}
 	}
 }
@@ -261,7 +204,7 @@ func startDynalite(bin, dir, cpus string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := start("dynalite", command(cpus, bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
+	s, err := start("dynalite", child.Command(cpus, bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0"), filepath.Join(dir, "dynalite.log"))
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/polyregion/polyregion/bench/internal/child"
 	"github.com/polyregion/polyregion/bench/internal/pcapwire"
 	"github.com/polyregion/polyregion/bench/internal/procstat"
 )
@@ -46,7 +47,7 @@ func startWire(ctx context.Context, cfg config, endpoint string) (*wireCapture, 
 		dir = "/dev/shm" // in memory: no writeback competing with the servers
 	}
 	c := &wireCapture{path: filepath.Join(dir, fmt.Sprintf("bench-tables-%d-%s.pcap", os.Getpid(), u.Port())), stderr: &lockedBuffer{}}
-	c.cmd = command(cfg.loadCPUs, "tcpdump", "-i", "lo", "-n", "-s", "96", "--time-stamp-precision", "nano", "-U", "-w", c.path, "tcp port "+u.Port())
+	c.cmd = child.Command(cfg.loadCPUs, "tcpdump", "-i", "lo", "-n", "-s", "96", "--time-stamp-precision", "nano", "-U", "-w", c.path, "tcp port "+u.Port())
 	c.cmd.Stderr = c.stderr
 	if err := c.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("tcpdump: %w", err)

@@ -145,7 +145,7 @@ func (t *target) createTable(ctx context.Context) error {
 		BillingMode: types.BillingModePayPerRequest,
 	})
 	if err != nil {
-		return fmt.Errorf("%s: CreateTable: %w", t.srv.name, err)
+		return fmt.Errorf("%s: CreateTable: %w", t.srv.Name, err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -154,7 +154,7 @@ func (t *target) createTable(ctx context.Context) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: table not ACTIVE after 30s (%v)", t.srv.name, err)
+			return fmt.Errorf("%s: table not ACTIVE after 30s (%v)", t.srv.Name, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -187,7 +187,7 @@ func (t *target) load(ctx context.Context, n, clients int) error {
 						RequestItems: map[string][]types.WriteRequest{tableName: reqs},
 					})
 					if err != nil {
-						errs[w] = fmt.Errorf("%s: BatchWriteItem: %w", t.srv.name, err)
+						errs[w] = fmt.Errorf("%s: BatchWriteItem: %w", t.srv.Name, err)
 						return
 					}
 					reqs = out.UnprocessedItems[tableName]
@@ -202,10 +202,10 @@ func (t *target) load(ctx context.Context, n, clients int) error {
 	t.records.Store(int64(n))
 	out, err := t.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(tableName), Key: itemKey(n - 1)})
 	if err != nil {
-		return fmt.Errorf("%s: GetItem after load: %w", t.srv.name, err)
+		return fmt.Errorf("%s: GetItem after load: %w", t.srv.Name, err)
 	}
 	if len(out.Item) != 2+fields {
-		return fmt.Errorf("%s: GetItem %s after load: %d attributes, want %d", t.srv.name, key(n-1), len(out.Item), 2+fields)
+		return fmt.Errorf("%s: GetItem %s after load: %d attributes, want %d", t.srv.Name, key(n-1), len(out.Item), 2+fields)
 	}
 	return nil
 }
