@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/polyregion/polyregion/bench/internal/child"
 	"github.com/polyregion/polyregion/bench/internal/procstat"
 	"github.com/polyregion/polyregion/internal/dns/geoip"
 )
@@ -73,21 +74,7 @@ func (c config) validate() error {
 	if c.queries < 100 || c.queries > 1_000_000 {
 		errs = append(errs, fmt.Errorf("-queries %d: want 100 to 1000000", c.queries))
 	}
-	if (c.loadCPUs == "") != (c.serverCPUs == "") {
-		errs = append(errs, errors.New("-loadcpus and -servercpus: set both, or neither"))
-	}
-	for _, f := range []struct{ name, list string }{{"-loadcpus", c.loadCPUs}, {"-servercpus", c.serverCPUs}} {
-		cpus := procstat.CPUList(f.list)
-		if f.list != "" && len(cpus) == 0 {
-			errs = append(errs, fmt.Errorf("%s %q: not a CPU list like 1 or 0,2-3", f.name, f.list))
-		}
-		for _, n := range cpus {
-			if n >= runtime.NumCPU() {
-				errs = append(errs, fmt.Errorf("%s %q: this machine has CPUs 0 to %d", f.name, f.list, runtime.NumCPU()-1))
-				break
-			}
-		}
-	}
+	errs = append(errs, procstat.CheckPinning("-loadcpus", c.loadCPUs, "-servercpus", c.serverCPUs)...)
 	for _, n := range strings.Split(c.servers, ",") {
 		if !contains(serverNames, n) {
 			errs = append(errs, fmt.Errorf("-servers: unknown server %q (servers: %s)", n, strings.Join(serverNames, ", ")))
@@ -181,13 +168,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		defer os.RemoveAll(dir)
 	}
 
-	bin := cfg.polyregion
-	if bin == "" {
-		bin = filepath.Join(dir, "polyregion")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/polyregion").CombinedOutput(); err != nil {
-			return fmt.Errorf("go build ./cmd/polyregion (run from the module root): %w\n%s", err, out)
-		}
-	} else if bin, err = filepath.Abs(bin); err != nil {
+	bin, err := child.Polyregion(ctx, cfg.polyregion, dir)
+	if err != nil {
 		return err
 	}
 	mmdb := filepath.Join(dir, "geoip-demo.mmdb")

@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/polyregion/polyregion/bench/internal/child"
 	"github.com/polyregion/polyregion/bench/internal/procstat"
 )
 
@@ -77,21 +76,7 @@ func (c config) validate() error {
 	if c.retries < 0 || c.retries > 20 {
 		errs = append(errs, fmt.Errorf("-retries %d: want 0 to 20", c.retries))
 	}
-	if (c.loadCPUs == "") != (c.proxyCPUs == "") {
-		errs = append(errs, errors.New("-loadcpus and -proxycpus: set both, or neither"))
-	}
-	for _, f := range []struct{ name, list string }{{"-loadcpus", c.loadCPUs}, {"-proxycpus", c.proxyCPUs}} {
-		cpus := procstat.CPUList(f.list)
-		if f.list != "" && len(cpus) == 0 {
-			errs = append(errs, fmt.Errorf("%s %q: not a CPU list like 1 or 0,2-3", f.name, f.list))
-		}
-		for _, n := range cpus {
-			if n >= runtime.NumCPU() {
-				errs = append(errs, fmt.Errorf("%s %q: this machine has CPUs 0 to %d", f.name, f.list, runtime.NumCPU()-1))
-				break
-			}
-		}
-	}
+	errs = append(errs, procstat.CheckPinning("-loadcpus", c.loadCPUs, "-proxycpus", c.proxyCPUs)...)
 	for _, t := range strings.Split(c.tests, ",") {
 		if !contains(testNames, t) {
 			errs = append(errs, fmt.Errorf("-tests: unknown test %q (tests: %s)", t, strings.Join(testNames, ", ")))
@@ -136,13 +121,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	bin := cfg.polyregion
-	if bin == "" {
-		bin = filepath.Join(dir, "polyregion")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/polyregion").CombinedOutput(); err != nil {
-			return fmt.Errorf("go build ./cmd/polyregion (run from the module root): %w\n%s", err, out)
-		}
-	} else if bin, err = filepath.Abs(bin); err != nil {
+	bin, err := child.Polyregion(ctx, cfg.polyregion, dir)
+	if err != nil {
 		return err
 	}
 

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/polyregion/polyregion/bench/internal/child"
 	"github.com/polyregion/polyregion/bench/internal/procstat"
 )
 
@@ -123,21 +124,7 @@ func (c config) validate() error {
 			errs = append(errs, fmt.Errorf("-workloads: unknown workload %q (workloads: A, B, C, E)", n))
 		}
 	}
-	if (c.loadCPUs == "") != (c.serverCPUs == "") {
-		errs = append(errs, errors.New("-loadcpus and -servercpus: set both, or neither"))
-	}
-	for _, f := range []struct{ name, list string }{{"-loadcpus", c.loadCPUs}, {"-servercpus", c.serverCPUs}} {
-		cpus := procstat.CPUList(f.list)
-		if f.list != "" && len(cpus) == 0 {
-			errs = append(errs, fmt.Errorf("%s %q: not a CPU list like 1 or 0,2-3", f.name, f.list))
-		}
-		for _, n := range cpus {
-			if n >= machineCPUs() {
-				errs = append(errs, fmt.Errorf("%s %q: this machine has CPUs 0 to %d", f.name, f.list, machineCPUs()-1))
-				break
-			}
-		}
-	}
+	errs = append(errs, procstat.CheckPinning("-loadcpus", c.loadCPUs, "-servercpus", c.serverCPUs)...)
 	return errors.Join(errs...)
 }
 
@@ -159,22 +146,6 @@ func (c config) workloadList() []workload {
 func (c config) budget(servers int) time.Duration {
 	runs := c.rounds*servers*(len(c.workloadList())+1) + c.retries
 	return time.Duration(runs)*(c.duration+6*time.Second+quietWait) + 3*time.Minute + time.Duration(c.records/100)*time.Second
-}
-
-// machineCPUs counts the machine's CPUs in /proc/stat (runtime.NumCPU counts only those
-// this process may run on, which is one once it is pinned).
-func machineCPUs() int {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return runtime.NumCPU()
-	}
-	n := 0
-	for _, line := range strings.Split(string(b), "\n") {
-		if len(line) > 3 && strings.HasPrefix(line, "cpu") && line[3] >= '0' && line[3] <= '9' {
-			n++
-		}
-	}
-	return max(n, runtime.NumCPU())
 }
 
 // noiseLimit is the share of a CPU that other processes may use during a measurement;
@@ -341,13 +312,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	bin := cfg.polyregion
-	if bin == "" {
-		bin = filepath.Join(dir, "polyregion")
-		if b, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/polyregion").CombinedOutput(); err != nil {
-			return fmt.Errorf("go build ./cmd/polyregion (run from the module root): %w\n%s", err, b)
-		}
-	} else if bin, err = filepath.Abs(bin); err != nil {
+	bin, err := child.Polyregion(ctx, cfg.polyregion, dir)
+	if err != nil {
 		return err
 	}
 
@@ -390,7 +356,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		pin += "; polyregion with GOGC=" + cfg.gogc
 	}
 	fmt.Fprintf(out, "bench/tables: %s/%s, %d CPUs, GOMAXPROCS=%d here, %s; load average %s\n",
-		runtime.GOOS, runtime.GOARCH, machineCPUs(), runtime.GOMAXPROCS(0), pin, loadAverage())
+		runtime.GOOS, runtime.GOARCH, procstat.MachineCPUs(), runtime.GOMAXPROCS(0), pin, loadAverage())
 	loadGC := cfg.loadGOGC
 	if loadGC == "" {
 		loadGC = "100"

@@ -4,9 +4,11 @@
 package child
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -99,4 +101,18 @@ func (p *Process) LogTail() string {
 		b = b[len(b)-2000:]
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// Polyregion returns the polyregion binary a benchmark measures: bin, made absolute, or
+// when bin is empty a build of ./cmd/polyregion into dir (the benchmark runs from the
+// module's root).
+func Polyregion(ctx context.Context, bin, dir string) (string, error) {
+	if bin != "" {
+		return filepath.Abs(bin)
+	}
+	bin = filepath.Join(dir, "polyregion")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/polyregion").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/polyregion (run from the module root): %w\n%s", err, out)
+	}
+	return bin, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -116,4 +117,42 @@ func CPUList(s string) []int {
 		}
 	}
 	return out
+}
+
+// MachineCPUs counts the machine's CPUs in /proc/stat (runtime.NumCPU counts only those
+// this process may run on, which is one once it is pinned).
+func MachineCPUs() int {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return runtime.NumCPU()
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if len(line) > 3 && strings.HasPrefix(line, "cpu") && line[3] >= '0' && line[3] <= '9' {
+			n++
+		}
+	}
+	return max(n, runtime.NumCPU())
+}
+
+// CheckPinning checks a benchmark's two taskset CPU-list flags, named aName and bName: both
+// set or neither, each a list of this machine's CPUs. It returns every problem.
+func CheckPinning(aName, a, bName, b string) []error {
+	var errs []error
+	if (a == "") != (b == "") {
+		errs = append(errs, fmt.Errorf("%s and %s: set both, or neither", aName, bName))
+	}
+	for _, f := range []struct{ name, list string }{{aName, a}, {bName, b}} {
+		cpus := CPUList(f.list)
+		if f.list != "" && len(cpus) == 0 {
+			errs = append(errs, fmt.Errorf("%s %q: not a CPU list like 1 or 0,2-3", f.name, f.list))
+		}
+		for _, n := range cpus {
+			if n >= MachineCPUs() {
+				errs = append(errs, fmt.Errorf("%s %q: this machine has CPUs 0 to %d", f.name, f.list, MachineCPUs()-1))
+				break
+			}
+		}
+	}
+	return errs
 }

@@ -54,3 +54,20 @@ func TestCPUTicksAddUp(t *testing.T) {
 		t.Fatalf("no CPUs: %+v", none)
 	}
 }
+
+func TestCheckPinning(t *testing.T) {
+	if errs := CheckPinning("-a", "0", "-b", "0"); len(errs) != 0 {
+		t.Errorf("CPU 0 for both: %v", errs)
+	}
+	if errs := CheckPinning("-a", "", "-b", ""); len(errs) != 0 {
+		t.Errorf("no pinning: %v", errs)
+	}
+	for _, c := range [][2]string{{"0", ""}, {"x", "0"}, {"0", "9999"}} {
+		if errs := CheckPinning("-a", c[0], "-b", c[1]); len(errs) == 0 {
+			t.Errorf("%q and %q: no error", c[0], c[1])
+		}
+	}
+	if MachineCPUs() < 1 {
+		t.Errorf("MachineCPUs %d", MachineCPUs())
+	}
+}
