@@ -148,6 +148,10 @@ type Store interface {
 	// it. Whatever the result, b is empty afterwards and may be reused.
 	// Committing an empty batch does nothing.
 	Commit(b Batch, opts CommitOptions) error
+	// Sync returns once every batch committed before it, with Sync or not,
+	// is on stable storage: a commit that did not wait for the disk is made
+	// durable later, several at once.
+	Sync() error
 	// Snapshot returns a consistent view of the store as of now.
 	Snapshot() (Snapshot, error)
 	// Close ends every open iterator and snapshot, then closes the store.

@@ -369,6 +369,38 @@ func TestCrashAfterClose(t *testing.T) {
 	}
 }
 
+// TestSyncMakesEarlierCommitsDurable checks that Sync makes the commits before it, which did
+// not wait for the disk, survive a crash, and that those after it do not.
+func TestSyncMakesEarlierCommitsDurable(t *testing.T) {
+	fs := kv.NewMemFS()
+	s := mustOpen(t, func() (kv.Store, error) { return kv.OpenMemFS(fs, "db", small) })
+	defer s.Close()
+	commitOne := func(key string) {
+		b := s.NewBatch()
+		b.Set([]byte(key), []byte("1"))
+		if err := s.Commit(b, kv.CommitOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commitOne("a")
+	commitOne("b")
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	commitOne("c")
+	s2 := mustOpen(t, func() (kv.Store, error) { return kv.OpenMemFS(fs.CrashClone(0, 0), "db", small) })
+	defer s2.Close()
+	if got := slices.Sorted(maps.Keys(scanAll(t, s2))); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("after Sync and a crash the store holds %q, want [a b]", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(); !errors.Is(err, kv.ErrClosed) {
+		t.Fatalf("Sync after Close: %v, want ErrClosed", err)
+	}
+}
+
 func TestErrorsAreSentinels(t *testing.T) {
 	for _, err := range []error{kv.ErrNotFound, kv.ErrClosed, kv.ErrBatchTooLarge, kv.ErrForeignBatch} {
 		if !strings.HasPrefix(err.Error(), "kv: ") {

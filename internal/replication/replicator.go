@@ -25,9 +25,12 @@ type Sink interface {
 	// Cursor returns the position stored for (source, stream): 0 if there is none.
 	Cursor(source, stream string) (uint64, error)
 	// Apply applies b's records, pulled from source, and stores b.Next as the cursor
-	// of (source, stream) in the same atomic, durable commit. After a crash the
-	// records after the stored cursor come again, so applying must be idempotent
-	// ([Decide] makes it so).
+	// of (source, stream) in the same atomic commit. After a crash the records after
+	// the stored cursor come again, so applying must be idempotent ([Decide] makes it
+	// so). The commit need not wait for the disk — the source keeps the records — if
+	// a crash can lose it only together with every later commit of the sink, and the
+	// sink never hands out again, after such a crash, a position of its own log that a
+	// reader may have passed.
 	Apply(source, stream string, b *Batch) error
 }
 

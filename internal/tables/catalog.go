@@ -170,11 +170,17 @@ func (s *Service) loadCatalog() error {
 		if err != nil {
 			return fmt.Errorf("tables: loading table %s: %w", meta.Name, err)
 		}
-		t, err := newTable(meta, last)
+		// Numbers up to the ceiling may have gone to applied writes that a crash lost
+		// (lazysync.go): they are not handed out again.
+		ceiling, err := readLogCeiling(s.store, meta.ID)
+		if err != nil {
+			return fmt.Errorf("tables: loading table %s: %w", meta.Name, err)
+		}
+		t, err := newTable(meta, max(last, ceiling))
 		if err != nil {
 			return err
 		}
-		t.log.shipped = shipped
+		t.log.shipped, t.log.ceiling = shipped, ceiling
 		s.tables[meta.Name] = t
 	}
 	if err := it.Close(); err != nil {
@@ -655,6 +661,7 @@ func (s *Service) dropTable(t *table) error {
 	b.DeleteRange(t.items, kv.PrefixEnd(t.items))
 	logKeys := []byte(logPrefix + t.meta.ID + "/")
 	b.DeleteRange(logKeys, kv.PrefixEnd(logKeys))
+	b.Delete(logCeilingKey(t.meta.ID))
 	for _, prefix := range []string{indexPrefix, backfillPrefix, stampPrefix, cursorPrefix} {
 		keys := []byte(prefix + t.meta.ID + "/")
 		b.DeleteRange(keys, kv.PrefixEnd(keys))

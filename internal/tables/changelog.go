@@ -268,6 +268,10 @@ type changeLog struct {
 	// instead. Kept until the process ends: after a restart, a replica behind such a
 	// number is counted its bytes as pending until it passes it.
 	abandoned map[uint64]uint64
+
+	// ceilMu serializes raising the ceiling (Service.coverLog, lazysync.go).
+	ceilMu  sync.Mutex
+	ceiling uint64 // stored: no number above it was handed out to a commit that did not wait for the disk
 }
 
 // flight is a number in flight.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -48,9 +49,13 @@ type gfleet struct {
 	net     *linknet.Net
 
 	mu     sync.Mutex
+	fss    map[string]*kv.MemFS // each region's disk
 	stores map[string]kv.Store
 	nodes  map[string]*gnode
 	zones  map[string]string
+
+	// applySyncDelay is the Options.applySyncDelay of the regions started from now on.
+	applySyncDelay time.Duration
 }
 
 // gnode is one running region.
@@ -60,9 +65,11 @@ type gnode struct {
 	reg    *prometheus.Registry // the replication metrics
 	api    *httptest.Server
 	peer   *httptest.Server
-	ddb    *dynamodb.Client
-	cancel context.CancelFunc
-	done   chan error
+	// peerCancel ends the requests peer serves.
+	peerCancel context.CancelFunc
+	ddb        *dynamodb.Client
+	cancel     context.CancelFunc
+	done       chan error
 }
 
 func newGFleet(t testing.TB) *gfleet {
@@ -75,12 +82,14 @@ func newGFleetIn(t testing.TB, zones map[string]string) *gfleet {
 	t.Helper()
 	f := &gfleet{t: t, regions: []string{"us-east", "eu-west", "ap-southeast"}, zones: zones,
 		net:    linknet.New(&http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}),
+		fss:    map[string]*kv.MemFS{},
 		stores: map[string]kv.Store{},
 		nodes:  map[string]*gnode{},
 	}
 	f.ctrl = startControl(t)
 	for _, r := range f.regions {
-		s, err := kv.OpenMemory()
+		f.fss[r] = kv.NewMemFS()
+		s, err := kv.OpenMemFS(f.fss[r], "db", kv.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +117,7 @@ func (f *gfleet) start(region string) *gnode {
 		Region: region, Store: f.stores[region], Credentials: testCreds, ReplicationMetrics: replication.NewMetrics(reg),
 		Logger:  log.LoggerAt(slog.LevelWarn).With("component", "tables", "region", region),
 		Control: f.ctrl, Replication: srv, Peers: f.net.Doer(region), Zones: f.zones,
-		PeerCaller: testCaller,
+		PeerCaller: testCaller, applySyncDelay: f.applySyncDelay,
 		tuneReplicator: func(o *replication.ReplicatorOptions) {
 			o.IdleTimeout, o.MaxBackoff = 200*time.Millisecond, 50*time.Millisecond
 		},
@@ -119,7 +128,13 @@ func (f *gfleet) start(region string) *gnode {
 	mux := http.NewServeMux()
 	mux.Handle(replication.PathPrefix, srv)
 	mux.Handle(PeerPrefix, svc.PeerHandler())
-	n := &gnode{region: region, svc: svc, reg: reg, api: httptest.NewServer(svc.Handler()), peer: httptest.NewServer(mux), done: make(chan error, 1)}
+	// The pulls served end with peerCtx: a pull accepted while the region stops would
+	// otherwise keep httptest's Close waiting.
+	peerCtx, peerCancel := context.WithCancel(context.Background())
+	peerSrv := httptest.NewUnstartedServer(mux)
+	peerSrv.Config.BaseContext = func(net.Listener) context.Context { return peerCtx }
+	peerSrv.Start()
+	n := &gnode{region: region, svc: svc, reg: reg, api: httptest.NewServer(svc.Handler()), peer: peerSrv, peerCancel: peerCancel, done: make(chan error, 1)}
 	n.ddb = dynamodb.New(dynamodb.Options{
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, ""),
@@ -147,6 +162,7 @@ func (f *gfleet) stop(region string) {
 	if n == nil {
 		return
 	}
+	n.peerCancel()
 	n.peer.CloseClientConnections()
 	n.peer.Close()
 	n.api.Close()
@@ -154,6 +170,29 @@ func (f *gfleet) stop(region string) {
 	if err := <-n.done; err != nil {
 		f.t.Errorf("%s: Run: %v", region, err)
 	}
+}
+
+// crash stops region as losing power would — its store keeps only what was synced — and
+// starts it again.
+func (f *gfleet) crash(region string) *gnode {
+	f.t.Helper()
+	f.crashStop(region)
+	return f.start(region)
+}
+
+// crashStop stops region as losing power would: its store keeps only what was synced.
+func (f *gfleet) crashStop(region string) {
+	f.t.Helper()
+	crashed := f.fss[region].CrashClone(0, 1) // before stop, which syncs
+	f.stop(region)
+	if err := f.stores[region].Close(); err != nil {
+		f.t.Fatal(err)
+	}
+	s, err := kv.OpenMemFS(crashed, "db", kv.Options{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.fss[region], f.stores[region] = crashed, s
 }
 
 func (f *gfleet) node(region string) *gnode {

@@ -25,8 +25,8 @@ type gack struct {
 	context replication.Context
 }
 
-// TestGlobalTableRandomHistories draws random writes, deletes, partitions, heals and
-// restarts across three regions of a global table, then heals everything and checks that
+// TestGlobalTableRandomHistories draws random writes, deletes, partitions, heals,
+// restarts and power losses across three regions of a global table, then heals everything and checks that
 // every region holds the same items, that each key holds its largest acknowledged version,
 // and that every acknowledged write that neither won, nor is in the winner's history, nor
 // was overwritten by a write made after seeing it, is recorded as a conflict's loser.
@@ -40,6 +40,13 @@ func TestGlobalTableRandomHistories(t *testing.T) {
 		defer func() { _ = fl.Value.Set(fl.DefValue) }()
 	}
 	f := newGFleet(t)
+	// Applied writes are synced only with the regions' own writes, so that a power loss
+	// loses some.
+	f.applySyncDelay = time.Hour
+	for _, r := range f.regions {
+		f.stop(r)
+		f.start(r)
+	}
 	cases := 0
 	rapid.Check(t, func(rt *rapid.T) {
 		cases++
@@ -109,8 +116,12 @@ func TestGlobalTableRandomHistories(t *testing.T) {
 				}
 			case op == 7:
 				f.healAll()
-			case op == 8:
-				f.stop(region)
+			case op == 8 && n != nil:
+				if rapid.Bool().Draw(rt, "powerLoss") {
+					f.crashStop(region) // loses the applied writes not yet synced
+				} else {
+					f.stop(region)
+				}
 			case op == 9:
 				if n == nil {
 					f.start(region)

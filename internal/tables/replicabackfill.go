@@ -419,7 +419,7 @@ func (s *Service) backfillReplica(ctx context.Context, t *table, me replicaState
 				return err
 			}
 		}
-		n, err := s.applyIncoming(t, ws, nil)
+		n, err := s.applyIncoming(t, ws, false, nil)
 		if err != nil {
 			return err
 		}

@@ -270,7 +270,7 @@ func setCursor(b kv.Batch, t *table, source, id string, pos uint64) {
 }
 
 // Apply applies the records of one frame pulled from source, with the cursor, in one
-// synced commit. It implements replication.Sink.
+// commit that does not wait for the disk (lazysync.go). It implements replication.Sink.
 func (s *Service) Apply(source, stream string, in *replication.Batch) error {
 	t, g, err := s.globalTableNamed(stream, source)
 	if err != nil {
@@ -296,7 +296,7 @@ func (s *Service) Apply(source, stream string, in *replication.Batch) error {
 	} else if wm.Compare(held) < 0 {
 		wm = held
 	}
-	n, err := s.applyIncoming(t, incoming, func(b kv.Batch) {
+	n, err := s.applyIncoming(t, incoming, true, func(b kv.Batch) {
 		b.Set(cursorKey(t.meta.ID, source), encodeCursor(in.Next, id, wm))
 	})
 	if err != nil {
@@ -319,13 +319,14 @@ type incomingWrite struct {
 
 // applyIncoming applies writes from elsewhere to t, each by replication.Decide against the
 // stamp held, through the commit path (item, index entries, change-log record under the
-// origin's region, stamp), with the conflicts found and extra's writes, in one synced
-// commit. It returns the number of conflicts recorded.
+// origin's region, stamp), with the conflicts found and extra's writes, in one commit:
+// synced, unless pulled (writes pulled by replication, made durable later: lazysync.go).
+// It returns the number of conflicts recorded.
 //
 // A write of zero version (an item written before the table became global, from a
 // backfill) is applied only where the key has neither an item nor a stamp: any stamped
 // write descends from it.
-func (s *Service) applyIncoming(t *table, in []incomingWrite, extra func(kv.Batch)) (int, error) {
+func (s *Service) applyIncoming(t *table, in []incomingWrite, pulled bool, extra func(kv.Batch)) (int, error) {
 	keys := make([][]byte, len(in))
 	for i, w := range in {
 		keys[i] = append(append([]byte(nil), t.items...), w.key...)
@@ -430,7 +431,7 @@ func (s *Service) applyIncoming(t *table, in []incomingWrite, extra func(kv.Batc
 			extra(b)
 		}
 	}
-	if err := s.commitWith(&requestContext{id: "replication", now: s.now()}, muts, add); err != nil {
+	if err := s.commitWith(&requestContext{id: "replication", now: s.now(), applied: pulled}, muts, add); err != nil {
 		return 0, err
 	}
 	return len(conflicts), nil

@@ -66,6 +66,8 @@ type Options struct {
 	// conflictsKept (tombstones.go).
 	tombstoneInterval time.Duration
 	conflictsKept     int
+	// applySyncDelay, set by tests, replaces applySyncDelay (lazysync.go).
+	applySyncDelay time.Duration
 }
 
 var (
@@ -116,6 +118,8 @@ type Service struct {
 
 	// indexWake wakes Run's index work (backfills, removals); capacity 1.
 	indexWake chan struct{}
+	// applySync wakes Run's sync of applied writes (lazysync.go); capacity 1.
+	applySync chan struct{}
 	// backfillHook, when set (by tests), is called before each backfill chunk; an error
 	// stops the backfill until the next round.
 	backfillHook atomic.Pointer[func(ctx context.Context, index string, chunk int) error]
@@ -159,6 +163,7 @@ func New(opts Options) (*Service, error) {
 		tables:  map[string]*table{},
 
 		indexWake: make(chan struct{}, 1),
+		applySync: make(chan struct{}, 1),
 	}
 	if err := s.loadCatalog(); err != nil {
 		return nil, err
@@ -177,10 +182,14 @@ func New(opts Options) (*Service, error) {
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		s.runIndexWork(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		s.runApplySync(ctx)
 	}()
 	go func() {
 		defer wg.Done()

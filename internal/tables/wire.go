@@ -64,6 +64,9 @@ type requestContext struct {
 	id   string
 	now  time.Time
 	host string // the Host the request was sent to
+	// applied: the commit applies writes pulled from elsewhere, and does not wait for the
+	// disk (lazysync.go).
+	applied bool
 }
 
 // apiError is an error answered with a DynamoDB error type.

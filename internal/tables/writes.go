@@ -298,10 +298,20 @@ func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv
 	if extra != nil {
 		extra(b)
 	}
-	if err := s.store.Commit(b, kv.CommitOptions{Sync: true}); err != nil {
+	if rc.applied {
+		for _, r := range reservations {
+			if err := s.coverLog(r.log, r.first+uint64(r.n)-1); err != nil {
+				return err
+			}
+		}
+	}
+	if err := s.store.Commit(b, kv.CommitOptions{Sync: !rc.applied}); err != nil {
 		return fmt.Errorf("committing %d item writes: %w", len(changing), err)
 	}
 	committed = true
+	if rc.applied {
+		s.applied()
+	}
 	for _, e := range events {
 		s.metrics.changes.WithLabelValues(e.String()).Inc()
 	}
