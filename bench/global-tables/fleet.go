@@ -23,6 +23,7 @@ import (
 
 	"github.com/polyregion/polyregion/bench/internal/procstat"
 	"github.com/polyregion/polyregion/internal/netsim"
+	"github.com/polyregion/polyregion/internal/testutil/awstest"
 )
 
 // regions are up's default regions; the first is where the tables are created and where
@@ -92,10 +93,13 @@ func startFleet(ctx context.Context, bin, dir string) (*fleet, error) {
 		// pieces of per-request work that say nothing about polyregion: the SDK's endpoint
 		// rules (evaluated on every call to arrive at the same URL) and the check of the
 		// response's CRC32 (polyregion still sends it). Signing, JSON and the other
-		// middleware stay as applications have them.
+		// middleware stay as applications have them. They retry only a read on a connection
+		// the client itself closed (a race in Go's HTTP client, awstest.Retryer); any answer
+		// of polyregion's counts on the first attempt.
 		f.ddb[r] = dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(u.String()), Credentials: creds,
-			RetryMaxAttempts: 1, HTTPClient: hc, EndpointResolverV2: fixedEndpoint{u: *u}, DisableValidateResponseChecksum: true})
-		f.streams[r] = dynamodbstreams.New(dynamodbstreams.Options{Region: "us-east-1", BaseEndpoint: aws.String(u.String()), Credentials: creds, RetryMaxAttempts: 1, HTTPClient: hc})
+			Retryer: awstest.Retryer(), HTTPClient: hc, EndpointResolverV2: fixedEndpoint{u: *u}, DisableValidateResponseChecksum: true})
+		f.streams[r] = dynamodbstreams.New(dynamodbstreams.Options{Region: "us-east-1", BaseEndpoint: aws.String(u.String()), Credentials: creds,
+			Retryer: awstest.Retryer(), HTTPClient: hc})
 	}
 	if f.ef.Supervisor == "" {
 		f.stop()
