@@ -42,12 +42,48 @@ func (c Context) With(v Version) Context {
 }
 
 // Merge returns the history of both c and d: per region, the larger entry.
+// c and d are not modified.
 func (c Context) Merge(d Context) Context {
-	out := slices.Clone(c)
-	for _, v := range d {
-		out = out.With(v)
+	if len(d) == 0 || !c.sorted() || !d.sorted() {
+		out := slices.Clone(c)
+		for _, v := range d {
+			out = out.With(v)
+		}
+		return out
 	}
-	return out
+	// Both sorted by region, one entry each: merge them in one pass, as With would.
+	out := make(Context, 0, len(c)+len(d))
+	i, j := 0, 0
+	for i < len(c) && j < len(d) {
+		switch cmp := strings.Compare(c[i].Region, d[j].Region); {
+		case cmp < 0:
+			out = append(out, c[i])
+			i++
+		case cmp > 0:
+			out = append(out, d[j])
+			j++
+		default:
+			v := c[i]
+			if d[j].TS.Compare(v.TS) > 0 {
+				v = d[j]
+			}
+			out = append(out, v)
+			i, j = i+1, j+1
+		}
+	}
+	out = append(out, c[i:]...)
+	return append(out, d[j:]...)
+}
+
+// sorted reports whether c is sorted by region with one entry per region, as a Context
+// is kept.
+func (c Context) sorted() bool {
+	for i := 1; i < len(c); i++ {
+		if c[i-1].Region >= c[i].Region {
+			return false
+		}
+	}
+	return true
 }
 
 func (c Context) find(region string) (int, bool) {
@@ -67,12 +103,37 @@ type Stamp struct {
 // AppendStamp appends s's encoding to dst: uvarint(n) then n × (ts str(region)),
 // the held Version first, then the Context.
 func AppendStamp(dst []byte, s Stamp) []byte {
+	dst = slices.Grow(dst, StampSize(s))
 	dst = binary.AppendUvarint(dst, uint64(len(s.Context)+1))
-	for _, v := range append(Context{s.Version}, s.Context...) {
-		dst = v.TS.Append(dst)
-		dst = appendString(dst, []byte(v.Region))
+	dst = appendVersion(dst, s.Version)
+	for _, v := range s.Context {
+		dst = appendVersion(dst, v)
 	}
 	return dst
+}
+
+// StampSize is the length of s's encoding (AppendStamp).
+func StampSize(s Stamp) int {
+	n := uvarintSize(uint64(len(s.Context)+1)) + TimestampSize + uvarintSize(uint64(len(s.Version.Region))) + len(s.Version.Region)
+	for _, v := range s.Context {
+		n += TimestampSize + uvarintSize(uint64(len(v.Region))) + len(v.Region)
+	}
+	return n
+}
+
+func appendVersion(dst []byte, v Version) []byte {
+	dst = v.TS.Append(dst)
+	dst = binary.AppendUvarint(dst, uint64(len(v.Region)))
+	return append(dst, v.Region...)
+}
+
+// uvarintSize is the length of x's encoding by binary.AppendUvarint.
+func uvarintSize(x uint64) int {
+	n := 1
+	for ; x >= 0x80; x >>= 7 {
+		n++
+	}
+	return n
 }
 
 // DecodeStamp parses what AppendStamp wrote at the start of b and returns the
@@ -85,10 +146,13 @@ func DecodeStamp(b []byte) (Stamp, []byte, error) {
 	}
 	var s Stamp
 	for i := 0; d.err == nil && i < int(n); i++ {
-		v := Version{TS: d.ts(), Region: string(d.str())}
+		v := Version{TS: d.ts(), Region: d.region()}
 		if i == 0 {
 			s.Version = v
 		} else {
+			if s.Context == nil {
+				s.Context = make(Context, 0, n-1)
+			}
 			s.Context = append(s.Context, v)
 		}
 	}

@@ -3,7 +3,10 @@ package replication
 import (
 	"bytes"
 	"reflect"
+	"slices"
 	"testing"
+
+	"pgregory.net/rapid"
 )
 
 func v(wall int64, region string) Version { return Version{TS: Timestamp{Wall: wall}, Region: region} }
@@ -72,4 +75,49 @@ func TestStampRoundTrip(t *testing.T) {
 	if _, _, err := DecodeStamp(b[:5]); err == nil {
 		t.Fatal("a cut stamp decoded")
 	}
+}
+
+// TestMergeIsWithFolded: Merge gives what adding d's versions to c one by one (With) gives,
+// for sorted contexts and for unsorted ones alike.
+func TestMergeIsWithFolded(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		gen := rapid.SliceOfN(rapid.Custom(func(t *rapid.T) Version {
+			return v(rapid.Int64Range(1, 5).Draw(t, "ts"), rapid.SampledFrom([]string{"a", "b", "c", "d"}).Draw(t, "region"))
+		}), 0, 5)
+		c, d := Context(gen.Draw(t, "c")), Context(gen.Draw(t, "d"))
+		if rapid.Bool().Draw(t, "build") {
+			var cc Context
+			for _, x := range c {
+				cc = cc.With(x)
+			}
+			c = cc
+		}
+		want := slices.Clone(c)
+		for _, x := range d {
+			want = want.With(x)
+		}
+		if got := c.Merge(d); !slices.Equal(got, want) {
+			t.Fatalf("%v.Merge(%v) = %v, want %v", c, d, got, want)
+		}
+	})
+}
+
+// TestStampSize: StampSize is the length of AppendStamp's encoding, which DecodeStamp reads
+// back.
+func TestStampSize(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		region := rapid.StringN(0, 200, 200)
+		s := Stamp{Version: v(rapid.Int64().Draw(t, "ts"), region.Draw(t, "region"))}
+		for range rapid.IntRange(0, 20).Draw(t, "n") {
+			s.Context = append(s.Context, v(rapid.Int64().Draw(t, "ts"), region.Draw(t, "region")))
+		}
+		b := AppendStamp([]byte("x"), s)
+		if len(b)-1 != StampSize(s) {
+			t.Fatalf("StampSize %d, encoding of %d bytes", StampSize(s), len(b)-1)
+		}
+		got, rest, err := DecodeStamp(b[1:])
+		if err != nil || len(rest) != 0 || got.Version != s.Version || !slices.Equal(got.Context, s.Context) {
+			t.Fatalf("DecodeStamp gave %+v, %q, %v; want %+v", got, rest, err, s)
+		}
+	})
 }

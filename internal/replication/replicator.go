@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Doer sends a request to a region over the peer transport: *peer.Client.
@@ -404,10 +406,14 @@ func (p *pull) recordFrame(b *Batch) {
 	now := o.Now()
 	var last time.Duration
 	m := o.Metrics
+	var latency prometheus.Observer // the subscription's series, looked up once a frame
+	if m != nil && len(b.Records) > 0 {
+		latency = m.latency.WithLabelValues(p.sub.Service, p.sub.Source, p.sub.Stream)
+	}
 	for i := range b.Records {
 		last = now.Sub(b.Records[i].Version.TS.Time())
-		if m != nil {
-			m.latency.WithLabelValues(p.sub.Service, p.sub.Source, p.sub.Stream).Observe(max(last, 0).Seconds())
+		if latency != nil {
+			latency.Observe(max(last, 0).Seconds())
 		}
 	}
 	p.mu.Lock()

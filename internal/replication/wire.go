@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // Record is one change as a source serves it to its peers.
@@ -129,7 +132,8 @@ func ReadBatch(r io.Reader) (*Batch, error) {
 }
 
 // DecodeBatch parses an encoded batch (a frame without its length). The
-// records' Key and Data alias buf.
+// records' Key and Data alias buf; their Contexts share backing arrays, each
+// capped at its length, and their region names are shared strings.
 func DecodeBatch(buf []byte) (*Batch, error) {
 	d := decoder{buf: buf}
 	v := d.byte()
@@ -148,17 +152,28 @@ func DecodeBatch(buf []byte) (*Batch, error) {
 	if d.err == nil {
 		b.Records = make([]Record, count)
 	}
+	// The records' contexts share backing arrays, each context capped at its length (an
+	// append to one copies it); a version takes at least TimestampSize+1 bytes, which
+	// bounds what is allocated ahead.
+	var versions []Version
 	for i := 0; d.err == nil && i < int(count); i++ {
 		r := &b.Records[i]
 		r.Seq = d.uvarint()
 		r.Version.TS = d.ts()
-		r.Version.Region = string(d.str())
+		r.Version.Region = d.region()
 		n := d.uvarint()
 		if d.err == nil && n > uint64(len(d.buf))/(TimestampSize+1) {
 			d.fail("context of %d versions in %d bytes", n, len(d.buf))
 		}
-		for j := 0; d.err == nil && j < int(n); j++ {
-			r.Context = append(r.Context, Version{TS: d.ts(), Region: string(d.str())})
+		if d.err == nil && n > 0 {
+			if uint64(cap(versions)-len(versions)) < n {
+				versions = make([]Version, 0, max(n, min(n*(count-uint64(i)), uint64(len(d.buf))/(TimestampSize+1))))
+			}
+			start := len(versions)
+			for j := 0; d.err == nil && j < int(n); j++ {
+				versions = append(versions, Version{TS: d.ts(), Region: d.region()})
+			}
+			r.Context = versions[start:len(versions):len(versions)]
 		}
 		flags := d.byte()
 		if d.err == nil && flags&^flagDelete != 0 {
@@ -182,6 +197,51 @@ func DecodeBatch(buf []byte) (*Batch, error) {
 type decoder struct {
 	buf []byte
 	err error
+}
+
+// region reads a region name (a str).
+func (d *decoder) region() string { return internRegion(d.str()) }
+
+// regionNames are the region names read so far, for internRegion: a fleet has a handful of
+// regions, named in every version read. Copied on write; at most maxRegionNames, so that
+// bytes that are not region names (corrupt or hostile) cannot grow it without bound.
+var regionNames struct {
+	mu    sync.Mutex
+	names atomic.Pointer[[]string]
+}
+
+const maxRegionNames = 64
+
+// internRegion returns b as a string, the same string for the same region name each time
+// (but past maxRegionNames names), so that decoding a version does not allocate.
+func internRegion(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if names := regionNames.names.Load(); names != nil {
+		for _, n := range *names {
+			if n == string(b) {
+				return n
+			}
+		}
+	}
+	regionNames.mu.Lock()
+	defer regionNames.mu.Unlock()
+	var names []string
+	if p := regionNames.names.Load(); p != nil {
+		names = *p
+	}
+	for _, n := range names {
+		if n == string(b) {
+			return n
+		}
+	}
+	s := string(b)
+	if len(names) < maxRegionNames {
+		names = append(slices.Clip(names), s)
+		regionNames.names.Store(&names)
+	}
+	return s
 }
 
 func (d *decoder) fail(format string, args ...any) {

@@ -119,24 +119,55 @@ var errBadRecord = errors.New("tables: malformed change-log record")
 
 // decodeChangeRecord parses what encode wrote.
 func decodeChangeRecord(b []byte) (*changeRecord, error) {
+	r := &changeRecord{}
+	if err := r.decode(b, nil); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// decode parses what encode wrote into r, for reading many records with one: it reuses
+// the backing array of r.Context, and takes the region names equal to one of regions from
+// it rather than allocating them. Keys, Old and New alias b.
+func (r *changeRecord) decode(b []byte, regions []string) error {
+	*r = changeRecord{Context: r.Context[:0]}
+	if err := r.decodeFields(b, regions); err != nil {
+		return err
+	}
+	if len(r.Context) == 0 {
+		r.Context = nil
+	}
+	return nil
+}
+
+// internRegion returns the one of regions equal to b, or b as a new string.
+func internRegion(b []byte, regions []string) string {
+	for _, r := range regions {
+		if r == string(b) {
+			return r
+		}
+	}
+	return string(b)
+}
+
+func (r *changeRecord) decodeFields(b []byte, regions []string) error {
 	if len(b) == 0 || b[0] < changeRecordVersionV1 || b[0] > changeRecordVersion {
-		return nil, errBadRecord
+		return errBadRecord
 	}
 	format := b[0]
 	b = b[1:]
-	r := &changeRecord{}
 	var n int
 	if r.Seq, n = binary.Uvarint(b); n <= 0 {
-		return nil, errBadRecord
+		return errBadRecord
 	}
 	b = b[n:]
 	if len(b) < 2 || b[1]&^flagTTL != 0 {
-		return nil, errBadRecord
+		return errBadRecord
 	}
 	r.Event, r.TTL, b = changeEvent(b[0]), b[1]&flagTTL != 0, b[2:]
 	nanos, n := binary.Varint(b)
 	if n <= 0 {
-		return nil, errBadRecord
+		return errBadRecord
 	}
 	r.Time, b = time.Unix(0, nanos).UTC(), b[n:]
 	str := func() ([]byte, bool) {
@@ -150,23 +181,23 @@ func decodeChangeRecord(b []byte) (*changeRecord, error) {
 	}
 	region, ok := str()
 	if !ok {
-		return nil, errBadRecord
+		return errBadRecord
 	}
-	r.Region = string(region)
+	r.Region = internRegion(region, regions)
 	if r.Keys, ok = str(); !ok {
-		return nil, errBadRecord
+		return errBadRecord
 	}
 	for _, img := range []*[]byte{&r.Old, &r.New} {
 		l, n := binary.Uvarint(b)
 		if n <= 0 {
-			return nil, errBadRecord
+			return errBadRecord
 		}
 		if l == 0 {
 			b = b[n:]
 			continue
 		}
 		if uint64(len(b)-n) < l-1 {
-			return nil, errBadRecord
+			return errBadRecord
 		}
 		*img = b[n : n+int(l-1)]
 		b = b[n+int(l-1):]
@@ -174,37 +205,37 @@ func decodeChangeRecord(b []byte) (*changeRecord, error) {
 	if format >= changeRecordVersionV2 {
 		var err error
 		if r.TS, err = replication.DecodeTimestamp(b); err != nil {
-			return nil, errBadRecord
+			return errBadRecord
 		}
 		b = b[replication.TimestampSize:]
 		n, k := binary.Uvarint(b)
 		if k <= 0 || n > uint64(len(b)) {
-			return nil, errBadRecord
+			return errBadRecord
 		}
 		b = b[k:]
 		for range n {
 			ts, err := replication.DecodeTimestamp(b)
 			if err != nil {
-				return nil, errBadRecord
+				return errBadRecord
 			}
 			b = b[replication.TimestampSize:]
 			region, ok := str()
 			if !ok {
-				return nil, errBadRecord
+				return errBadRecord
 			}
-			r.Context = append(r.Context, replication.Version{TS: ts, Region: string(region)})
+			r.Context = append(r.Context, replication.Version{TS: ts, Region: internRegion(region, regions)})
 		}
 	}
 	if format >= changeRecordVersion {
 		if r.Shipped, n = binary.Uvarint(b); n <= 0 {
-			return nil, errBadRecord
+			return errBadRecord
 		}
 		b = b[n:]
 	}
 	if len(b) != 0 {
-		return nil, errBadRecord
+		return errBadRecord
 	}
-	return r, nil
+	return nil
 }
 
 // logKey is the store key of a table's record seq.

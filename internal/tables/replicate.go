@@ -88,6 +88,21 @@ func (s *Service) Read(stream, to string, after uint64, maxBytes int) (*replicat
 		return nil, err
 	}
 	defer it.Close()
+	// One record decoded into again and again, with the replicas' names, most records being
+	// skipped (those pulled from elsewhere); what a shipped record keeps is copied into
+	// blocks shared by the batch's records.
+	var known [8]string
+	regions := append(known[:0], s.opts.Region)
+	for _, rep := range g.Record.Replicas {
+		regions = append(regions, rep.Region)
+	}
+	var (
+		rec      changeRecord
+		bytesBuf = blocks[byte]{max: 256 << 10}
+		versions = blocks[replication.Version]{min: 16, max: 4 << 10}
+		pin      attr.Item // the residency attribute of an image
+		keyBuf   []byte
+	)
 	size, full := 0, false
 	var shipped uint64 // the log's shipped bytes through out.Next
 	for it.Next() {
@@ -97,8 +112,7 @@ func (s *Service) Read(stream, to string, after uint64, maxBytes int) (*replicat
 		}
 		seq := binary.BigEndian.Uint64(it.Key()[len(it.Key())-8:])
 		out.Next = seq
-		rec, err := decodeChangeRecord(it.Value())
-		if err != nil {
+		if err := rec.decode(it.Value(), regions); err != nil {
 			return nil, fmt.Errorf("change-log record %d of %s: %w", seq, t.meta.Name, err)
 		}
 		shipped = rec.Shipped
@@ -111,11 +125,11 @@ func (s *Service) Read(stream, to string, after uint64, maxBytes int) (*replicat
 				img = rec.Old
 			}
 			if img != nil {
-				item, err := attr.DecodeItem(img)
-				if err != nil {
+				// Only the residency attribute is looked at: decode only it.
+				if pin, err = attr.StoredAttributes(pin, img, r.attribute); err != nil {
 					return nil, fmt.Errorf("change-log record %d of %s: %w", seq, t.meta.Name, err)
 				}
-				if pin, _ := r.pinOf(item); !s.pinAllows(pin, to) {
+				if zones, _ := r.pinOf(pin); !s.pinAllows(zones, to) {
 					continue // never shipped out of the item's zones
 				}
 			}
@@ -124,14 +138,21 @@ func (s *Service) Read(stream, to string, after uint64, maxBytes int) (*replicat
 		if rec.TTL {
 			flags |= payloadTTL
 		}
-		data := make([]byte, 0, 1+len(rec.New))
-		data = append(append(data, flags), rec.New...)
-		key, err := t.encodedKey(rec.Keys)
-		if err != nil {
+		if keyBuf, err = t.appendEncodedKey(keyBuf[:0], rec.Keys); err != nil {
 			return nil, fmt.Errorf("change-log record %d of %s: %w", seq, t.meta.Name, err)
 		}
+		kd := bytesBuf.take(len(keyBuf) + 1 + len(rec.New)) // the key, then the payload
+		copy(kd, keyBuf)
+		key, data := kd[:len(keyBuf):len(keyBuf)], kd[len(keyBuf):]
+		data[0] = flags
+		copy(data[1:], rec.New)
+		var context replication.Context
+		if rec.Context != nil {
+			context = versions.take(len(rec.Context))
+			copy(context, rec.Context)
+		}
 		out.Records = append(out.Records, replication.Record{
-			Seq: seq, Version: rec.version(), Context: rec.Context, Key: key, Delete: rec.New == nil, Data: data,
+			Seq: seq, Version: rec.version(), Context: context, Key: key, Delete: rec.New == nil, Data: data,
 		})
 		size += len(key) + len(data) + 64
 	}
@@ -183,9 +204,12 @@ func (s *Service) checkCaller(t *table, region string) error {
 	return nil
 }
 
-// encodedKey returns the key encoding (the store key without the table's prefix) of the
-// key attributes encoded in keys (attr.EncodeItem).
-func (t *table) encodedKey(keys []byte) ([]byte, error) {
+// appendEncodedKey appends to dst the key encoding (the store key without the table's
+// prefix) of the key attributes encoded in keys (attr.EncodeItem).
+func (t *table) appendEncodedKey(dst, keys []byte) ([]byte, error) {
+	if out, ok := t.appendStoredKey(dst, keys); ok {
+		return out, nil
+	}
 	item, err := attr.DecodeItem(keys)
 	if err != nil {
 		return nil, err
@@ -194,7 +218,103 @@ func (t *table) encodedKey(keys []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return k[len(t.items):], nil
+	return append(dst, k[len(t.items):]...), nil
+}
+
+// appendStoredKey is appendEncodedKey without decoding keys, for the usual keys: those
+// with exactly the table's key attributes, strings or binaries, whose key encoding is
+// their bytes escaped (attr.EncodeKey). ok is false for any other, to decode.
+func (t *table) appendStoredKey(dst, keys []byte) (_ []byte, ok bool) {
+	var hash, rng []byte
+	var hashKind, rngKind attr.Kind
+	if len(keys) == 0 || keys[0] != 1 { // the storage encoding's version
+		return dst, false
+	}
+	b := keys[1:]
+	uvarint := func() (uint64, bool) {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			return 0, false
+		}
+		b = b[n:]
+		return v, true
+	}
+	bytesOf := func() ([]byte, bool) {
+		l, ok := uvarint()
+		if !ok || l > uint64(len(b)) {
+			return nil, false
+		}
+		s := b[:l]
+		b = b[l:]
+		return s, true
+	}
+	count, ok := uvarint()
+	if !ok || count > 2 {
+		return dst, false
+	}
+	var prev []byte
+	for i := range count {
+		name, ok := bytesOf()
+		if !ok || len(b) == 0 || i > 0 && string(name) <= string(prev) {
+			return dst, false
+		}
+		prev = name
+		kind := attr.Kind(b[0])
+		b = b[1:]
+		if kind != attr.KindS && kind != attr.KindB {
+			return dst, false
+		}
+		v, ok := bytesOf()
+		switch {
+		case !ok:
+			return dst, false
+		case string(name) == t.hash.Name && hash == nil:
+			hash, hashKind = v, kind
+		case t.rng != nil && string(name) == t.rng.Name && rng == nil:
+			rng, rngKind = v, kind
+		default:
+			return dst, false
+		}
+	}
+	if len(b) != 0 || hash == nil || (t.rng == nil) != (rng == nil) {
+		return dst, false
+	}
+	dst = appendBytesKey(dst, hashKind, hash)
+	if t.rng != nil {
+		dst = appendBytesKey(dst, rngKind, rng)
+	}
+	return dst, true
+}
+
+// appendBytesKey appends the key encoding of the S or B value (kind) of bytes v: an S
+// encodes as the B of its bytes but for the kind byte (attr.EncodeKey).
+func appendBytesKey(dst []byte, kind attr.Kind, v []byte) []byte {
+	start := len(dst)
+	dst, _ = attr.EncodeKey(dst, attr.Value{Kind: attr.KindB, B: v})
+	dst[start] = byte(kind)
+	return dst
+}
+
+// blocks hands out slices carved from larger blocks, for many small slices that live as
+// long as one another (a batch's keys and payloads). The first block is what the first
+// slice needs (at least min), each next one twice the last, up to max: a batch of one
+// record takes one allocation of about its size, a batch of n records about log2(n).
+type blocks[T any] struct {
+	block    []T
+	next     int // the size of the next block
+	min, max int
+}
+
+// take returns a slice of n elements, its capacity n.
+func (b *blocks[T]) take(n int) []T {
+	if cap(b.block)-len(b.block) < n {
+		size := max(n, b.next, b.min)
+		b.next = min(2*size, b.max)
+		b.block = make([]T, 0, size)
+	}
+	start := len(b.block)
+	b.block = b.block[:start+n]
+	return b.block[start : start+n : start+n]
 }
 
 // Cursor returns the position pulled from source for the global table stream: 0 if none
@@ -327,47 +447,75 @@ type incomingWrite struct {
 // backfill) is applied only where the key has neither an item nor a stamp: any stamped
 // write descends from it.
 func (s *Service) applyIncoming(t *table, in []incomingWrite, pulled bool, extra func(kv.Batch)) (int, error) {
+	// The store keys share one array, and their strings (for finding a key written twice)
+	// one string.
+	size := 0
+	for _, w := range in {
+		size += len(t.items) + len(w.key)
+	}
+	keyBytes := make([]byte, 0, size)
 	keys := make([][]byte, len(in))
 	for i, w := range in {
-		keys[i] = append(append([]byte(nil), t.items...), w.key...)
+		start := len(keyBytes)
+		keyBytes = append(append(keyBytes, t.items...), w.key...)
+		keys[i] = keyBytes[start:len(keyBytes):len(keyBytes)]
 	}
+	keyStrings := string(keyBytes)
 	unlock, err := s.lockItems([]*table{t}, keys...)
 	if err != nil {
 		return 0, err
 	}
 	defer unlock()
 	r := residencyOf(t.currentSettings().tags)
+	// heldState is what a key holds as the frame's writes go: its stamp, its item (read
+	// when first needed: not for writes found stale) and its mutation.
 	type heldState struct {
-		item  attr.Item
-		stamp stampEntry
+		item     attr.Item
+		itemRead bool
+		stamp    stampEntry
+		mut      *mutation
 	}
-	pending := map[string]*heldState{}
-	var muts []*mutation
-	byKey := map[string]*mutation{}
+	held := make([]heldState, 0, len(in)) // never grows past len(in): pointers into it stay
+	pending := make(map[string]int, len(in))
+	readHeldItem := func(h *heldState, key []byte) error {
+		if h.itemRead {
+			return nil
+		}
+		item, err := s.readItem(s.store, key)
+		h.item, h.itemRead = item, err == nil
+		return err
+	}
+	// One allocation each for the frame's mutations, origins and stamps.
+	mutations := make([]mutation, 0, len(in))
+	newMutation := func(key []byte, old attr.Item) *mutation {
+		mutations = append(mutations, mutation{t: t, key: key, old: old})
+		return &mutations[len(mutations)-1]
+	}
+	origins := make([]replicated, len(in))
+	stamps := make([]stampEntry, len(in))
+	muts := make([]*mutation, 0, len(in))
 	var conflicts []*replication.Conflict
+	offset := 0
 	for i, w := range in {
 		// Writes made here after seeing this one get larger timestamps.
 		s.clock.Observe(w.version.TS)
-		k := string(keys[i])
-		h := pending[k]
-		if h == nil {
-			h = &heldState{}
-			if h.item, err = s.readItem(s.store, keys[i]); err != nil {
+		k := keyStrings[offset : offset+len(keys[i])]
+		offset += len(keys[i])
+		j, ok := pending[k]
+		if !ok {
+			j = len(held)
+			held = append(held, heldState{})
+			pending[k] = j
+			if held[j].stamp, err = s.readStamp(s.store, t, keys[i]); err != nil {
 				return 0, err
 			}
-			if h.stamp, err = s.readStamp(s.store, t, keys[i]); err != nil {
-				return 0, err
-			}
-			pending[k] = h
 		}
-		var newItem attr.Item
-		if !w.deleted {
-			if newItem, err = attr.DecodeItem(w.item); err != nil {
-				return 0, fmt.Errorf("item %x of %s: %w", w.key, t.meta.Name, err)
-			}
-		}
+		h := &held[j]
 		var outcome replication.Outcome
 		if w.version.IsZero() {
+			if err := readHeldItem(h, keys[i]); err != nil {
+				return 0, err
+			}
 			outcome = replication.Stale
 			if h.item == nil && h.stamp.stamp.Version.IsZero() && !h.stamp.deleted && !w.deleted {
 				outcome = replication.Successor
@@ -376,7 +524,16 @@ func (s *Service) applyIncoming(t *table, in []incomingWrite, pulled bool, extra
 			outcome = replication.Decide(h.stamp.stamp, w.version, w.context)
 		}
 		if outcome == replication.Stale {
-			continue
+			continue // neither the item held nor the incoming one is looked at
+		}
+		if err := readHeldItem(h, keys[i]); err != nil {
+			return 0, err
+		}
+		var newItem attr.Item
+		if !w.deleted {
+			if newItem, err = attr.DecodeItem(w.item); err != nil {
+				return 0, fmt.Errorf("item %x of %s: %w", w.key, t.meta.Name, err)
+			}
 		}
 		merged := h.stamp.stamp.Context.Merge(w.context)
 		var stamp *stampEntry
@@ -387,32 +544,34 @@ func (s *Service) applyIncoming(t *table, in []incomingWrite, pulled bool, extra
 			} else if h.item != nil && zones == nil {
 				zones, _ = r.pinOf(h.item)
 			}
-			stamp = &stampEntry{stamp: replication.Stamp{Version: w.version, Context: merged}, deleted: w.deleted, zones: zones}
+			stamp = &stamps[i]
+			*stamp = stampEntry{stamp: replication.Stamp{Version: w.version, Context: merged}, deleted: w.deleted, zones: zones}
 		}
 		switch outcome {
 		case replication.ConflictWins:
 			conflicts = append(conflicts, s.conflict(t, w.key, h.stamp.stamp.Version, h.stamp.deleted || h.item == nil, h.item, w.version))
 		case replication.ConflictLoses:
 			conflicts = append(conflicts, s.conflict(t, w.key, w.version, w.deleted, newItem, h.stamp.stamp.Version))
-			kept := h.stamp
-			kept.stamp.Context = merged
-			stamp, newItem = &kept, h.item
+			stamps[i] = h.stamp
+			stamps[i].stamp.Context = merged
+			stamp, newItem = &stamps[i], h.item
 		}
-		m := byKey[k]
+		m := h.mut
 		if m == nil {
-			m = &mutation{t: t, key: keys[i], old: h.item}
-			byKey[k] = m
+			m = newMutation(keys[i], h.item)
+			h.mut = m
 			muts = append(muts, m)
 		} else if m.changed() {
 			// A second write of the key in this frame: commit the first on its own record.
 			first := *m
 			muts[slices.Index(muts, m)] = &first
-			m = &mutation{t: t, key: keys[i], old: h.item}
-			byKey[k] = m
+			m = newMutation(keys[i], h.item)
+			h.mut = m
 			muts = append(muts, m)
 		}
 		m.new = newItem
-		m.origin = &replicated{version: w.version, context: w.context, stamp: stamp}
+		m.origin = &origins[i]
+		*m.origin = replicated{version: w.version, context: w.context, stamp: stamp}
 		if outcome == replication.ConflictLoses {
 			m.origin.version, m.origin.context = h.stamp.stamp.Version, h.stamp.stamp.Context
 		} else if !w.deleted {

@@ -49,15 +49,25 @@ func (t *table) stampKey(itemKey []byte) []byte {
 func (t *table) stampsPrefix() []byte { return []byte(stampPrefix + t.meta.ID + "/") }
 
 func (e *stampEntry) encode() []byte {
-	b := replication.AppendStamp(nil, e.stamp)
+	zones := max(len(e.zones)-1, 0) // the commas
+	for _, z := range e.zones {
+		zones += len(z)
+	}
+	b := make([]byte, 0, replication.StampSize(e.stamp)+1+binary.MaxVarintLen64+zones)
+	b = replication.AppendStamp(b, e.stamp)
 	var flags byte
 	if e.deleted {
 		flags = 1
 	}
 	b = append(b, flags)
-	z := strings.Join(e.zones, ",")
-	b = binary.AppendUvarint(b, uint64(len(z)))
-	return append(b, z...)
+	b = binary.AppendUvarint(b, uint64(zones))
+	for i, z := range e.zones {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, z...)
+	}
+	return b
 }
 
 func decodeStampEntry(b []byte) (stampEntry, error) {
