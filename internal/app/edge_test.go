@@ -252,6 +252,17 @@ func TestEdgeOnlyLocation(t *testing.T) {
 	}})
 	loc := c.StartEdgeLocation("edge-tokyo")
 	testutil.WaitFor(t, 15*time.Second, func() error {
+		// Until every check is known the route may still move (a group whose checks are
+		// known and healthy wins over one whose are not yet).
+		st := loc.Status()
+		for _, h := range st.Health {
+			if !h.Known() {
+				return fmt.Errorf("the location's check %s is still initializing", h.ID)
+			}
+		}
+		if len(st.Health) != 3 {
+			return fmt.Errorf("the location has %d checks, want 3", len(st.Health))
+		}
 		g, local, err := dialEdge(locHost, port)
 		if err != nil {
 			return err

@@ -253,6 +253,9 @@ type EdgeLocationStatus struct {
 	Via      string             `json:"via"`     // the region followed; empty while none answers
 	Error    string             `json:"error,omitempty"`
 	Edge     []EdgeSocketStatus `json:"edge"`
+	// Health is the location's own checks of the endpoints it routes to, by check id:
+	// a group gets flows once its endpoints' checks are known and healthy.
+	Health []health.CheckStatus `json:"health"`
 }
 
 // Status reports the location.
@@ -260,7 +263,7 @@ func (l *EdgeLocation) Status() EdgeLocationStatus {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return EdgeLocationStatus{Location: l.name, Lat: l.loc.Lat, Lon: l.loc.Lon, Nearest: l.order,
-		Index: l.index, Via: l.via, Error: l.lastErr, Edge: l.edge.status()}
+		Index: l.index, Via: l.via, Error: l.lastErr, Edge: l.edge.status(), Health: l.health.Statuses()}
 }
 
 // ControlAddr returns the control listener's address, "" without one.
