@@ -102,3 +102,20 @@ func TestLatencyNativeBuckets(t *testing.T) {
 	}
 	t.Fatal("no polyregion_replication_latency_seconds")
 }
+
+// TestLatencyFromCommit: a record's latency is measured from its commit at the source when
+// the frame says when that was, from its timestamp (read before the commit) otherwise.
+func TestLatencyFromCommit(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	sub := Subscription{Service: "tables", Source: "us-east", Stream: "orders"}
+	p := &pull{sub: sub, r: &Replicator{opts: ReplicatorOptions{Metrics: NewMetrics(prometheus.NewRegistry()), Now: func() time.Time { return now }}}}
+	ts := Timestamp{Wall: now.Add(-time.Second).UnixNano()}
+	p.recordFrame(&Batch{Next: 1, Head: 1, Records: []Record{{Seq: 1, Version: Version{TS: ts, Region: "us-east"}, Committed: now.Add(-5 * time.Millisecond).UnixNano()}}})
+	if got := p.status().LastLatency; got != 5*time.Millisecond {
+		t.Fatalf("latency from the commit: %v, want 5ms", got)
+	}
+	p.recordFrame(&Batch{Next: 2, Head: 2, Records: []Record{{Seq: 2, Version: Version{TS: ts, Region: "us-east"}}}})
+	if got := p.status().LastLatency; got != time.Second {
+		t.Fatalf("latency without a commit time: %v, want 1s (from the timestamp)", got)
+	}
+}

@@ -411,7 +411,12 @@ func (p *pull) recordFrame(b *Batch) {
 		latency = m.latency.WithLabelValues(p.sub.Service, p.sub.Source, p.sub.Stream)
 	}
 	for i := range b.Records {
-		last = now.Sub(b.Records[i].Version.TS.Time())
+		r := &b.Records[i]
+		if r.Committed != 0 {
+			last = now.Sub(time.Unix(0, r.Committed))
+		} else {
+			last = now.Sub(r.Version.TS.Time())
+		}
 		if latency != nil {
 			latency.Observe(max(last, 0).Seconds())
 		}

@@ -24,6 +24,11 @@ type Record struct {
 	Delete bool
 	// Data is the service's payload: the new image, and whatever else it ships.
 	Data []byte
+	// Committed is when the write's commit returned at the source, in Unix nanoseconds:
+	// from then on it was acknowledged there, and replication's latency is measured from
+	// it. 0: not known (a write committed before the source last started, or a frame of
+	// version 1 or 2); the latency is then measured from Version.TS, read before the commit.
+	Committed int64
 }
 
 // Batch is what one pull answer carries: records in log order and the source's
@@ -56,9 +61,11 @@ const (
 // ErrMalformed is returned (wrapped) for bytes that are not a valid frame.
 var ErrMalformed = errors.New("replication: malformed frame")
 
-// Frame versions: version 1 had no PendingBytes; it is still decoded.
+// Frame versions: version 1 had no PendingBytes, version 2 no Record.Committed; both are
+// still decoded.
 const (
-	frameVersion   = 2
+	frameVersion   = 3
+	frameVersionV2 = 2
 	frameVersionV1 = 1
 )
 
@@ -68,10 +75,10 @@ const flagDelete = 1
 // encoded batch:
 //
 //	version(1) uvarint(next) uvarint(head) ts(watermark) uvarint(pending bytes) uvarint(count) record*
-//	record = uvarint(seq) ts str(region) uvarint(n) (ts str(region))*n flags(1) str(key) str(data)
+//	record = uvarint(seq) ts str(region) uvarint(n) (ts str(region))*n flags(1) str(key) str(data) varint(committed)
 //
-// where ts is a Timestamp's 12 bytes and str is uvarint(len) and the bytes. Version 1 has
-// no pending bytes.
+// where ts is a Timestamp's 12 bytes and str is uvarint(len) and the bytes. Version 2 has
+// no committed time; version 1 no pending bytes either.
 func AppendBatch(dst []byte, b *Batch) []byte {
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0, frameVersion)
@@ -97,6 +104,7 @@ func AppendBatch(dst []byte, b *Batch) []byte {
 		dst = append(dst, flags)
 		dst = appendString(dst, r.Key)
 		dst = appendString(dst, r.Data)
+		dst = binary.AppendVarint(dst, r.Committed)
 	}
 	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
 	return dst
@@ -137,11 +145,11 @@ func ReadBatch(r io.Reader) (*Batch, error) {
 func DecodeBatch(buf []byte) (*Batch, error) {
 	d := decoder{buf: buf}
 	v := d.byte()
-	if d.err == nil && v != frameVersion && v != frameVersionV1 {
-		return nil, fmt.Errorf("%w: version %d (want %d or %d)", ErrMalformed, v, frameVersionV1, frameVersion)
+	if d.err == nil && (v < frameVersionV1 || v > frameVersion) {
+		return nil, fmt.Errorf("%w: version %d (want %d to %d)", ErrMalformed, v, frameVersionV1, frameVersion)
 	}
 	b := &Batch{Next: d.uvarint(), Head: d.uvarint(), Watermark: d.ts()}
-	if v == frameVersion {
+	if v >= frameVersionV2 {
 		b.PendingBytes = d.uvarint()
 	}
 	count := d.uvarint()
@@ -182,6 +190,9 @@ func DecodeBatch(buf []byte) (*Batch, error) {
 		r.Delete = flags&flagDelete != 0
 		r.Key = d.str()
 		r.Data = d.str()
+		if v >= frameVersion {
+			r.Committed = d.varint()
+		}
 	}
 	if d.err == nil && len(d.buf) != 0 {
 		d.fail("%d bytes after the last record", len(d.buf))
@@ -268,6 +279,19 @@ func (d *decoder) uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(d.buf)
+	if n <= 0 {
+		d.fail("bad varint")
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.buf)
 	if n <= 0 {
 		d.fail("bad varint")
 		return 0

@@ -13,7 +13,7 @@ func sampleBatch() *Batch {
 	return &Batch{
 		Next: 42, Head: 50, Watermark: Timestamp{Wall: 1e18, Logical: 3}, PendingBytes: 1<<33 + 5,
 		Records: []Record{
-			{Seq: 40, Version: v(10, "eu-west"), Context: Context{v(10, "eu-west"), v(9, "us-east")}, Key: []byte("k1"), Data: []byte(`{"a":1}`)},
+			{Seq: 40, Version: v(10, "eu-west"), Context: Context{v(10, "eu-west"), v(9, "us-east")}, Key: []byte("k1"), Data: []byte(`{"a":1}`), Committed: 1e18 + 12345},
 			{Seq: 42, Version: v(11, "eu-west"), Context: Context{v(11, "eu-west")}, Key: []byte("k2"), Delete: true, Data: []byte{}},
 		},
 	}
@@ -54,6 +54,9 @@ func TestPendingBytesOnTheWire(t *testing.T) {
 	}
 	want := sampleBatch()
 	want.PendingBytes = 0
+	for i := range want.Records {
+		want.Records[i].Committed = 0
+	}
 	got, err := DecodeBatch(frameV1(want))
 	if err != nil {
 		t.Fatal(err)
@@ -68,15 +71,71 @@ func TestPendingBytesOnTheWire(t *testing.T) {
 	}
 }
 
-// frameV1 returns b encoded as a frame of version 1 (without its length), which has no
-// PendingBytes (b's must be 0).
-func frameV1(b *Batch) []byte {
-	v2 := AppendBatch(nil, b)[5:]
-	at := len(binary.AppendUvarint(binary.AppendUvarint(nil, b.Next), b.Head)) + TimestampSize
-	if v2[at] != 0 {
-		panic("frameV1 of a batch with pending bytes")
+// TestCommittedOnTheWire: a frame carries each record's commit time; frames of version 2,
+// which have none, still decode, with Committed 0.
+func TestCommittedOnTheWire(t *testing.T) {
+	for _, want := range []int64{0, 1, -5, 1e18 + 7, 1<<63 - 1} {
+		b := sampleBatch()
+		b.Records[1].Committed = want
+		got, err := DecodeBatch(AppendBatch(nil, b)[4:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, b) {
+			t.Fatalf("Committed %d came back as %+v", want, got)
+		}
 	}
-	return append(append([]byte{frameVersionV1}, v2[:at]...), v2[at+1:]...)
+	want := sampleBatch()
+	for i := range want.Records {
+		want.Records[i].Committed = 0
+	}
+	got, err := DecodeBatch(frameOld(want, frameVersionV2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("version 2 frame decoded as %+v\nwant %+v", got, want)
+	}
+	// Version 3 needs the field: a record cut just before it is malformed.
+	v3 := AppendBatch(nil, sampleBatch())[4:]
+	if _, err := DecodeBatch(v3[:len(v3)-len(binary.AppendVarint(nil, sampleBatch().Records[1].Committed))]); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("a record without its commit time: %v", err)
+	}
+}
+
+// frameV1 returns b encoded as a frame of version 1 (without its length), which has no
+// PendingBytes and no commit times.
+func frameV1(b *Batch) []byte { return frameOld(b, frameVersionV1) }
+
+// frameOld returns b encoded as a frame of an earlier version (without its length):
+// version 2 has no commit times, version 1 no pending bytes either.
+func frameOld(b *Batch, version byte) []byte {
+	dst := []byte{version}
+	dst = binary.AppendUvarint(dst, b.Next)
+	dst = binary.AppendUvarint(dst, b.Head)
+	dst = b.Watermark.Append(dst)
+	if version >= frameVersionV2 {
+		dst = binary.AppendUvarint(dst, b.PendingBytes)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(b.Records)))
+	for _, r := range b.Records {
+		dst = binary.AppendUvarint(dst, r.Seq)
+		dst = r.Version.TS.Append(dst)
+		dst = appendString(dst, []byte(r.Version.Region))
+		dst = binary.AppendUvarint(dst, uint64(len(r.Context)))
+		for _, c := range r.Context {
+			dst = c.TS.Append(dst)
+			dst = appendString(dst, []byte(c.Region))
+		}
+		var flags byte
+		if r.Delete {
+			flags = flagDelete
+		}
+		dst = append(dst, flags)
+		dst = appendString(dst, r.Key)
+		dst = appendString(dst, r.Data)
+	}
+	return dst
 }
 
 func TestReadBatchRefusesBadFrames(t *testing.T) {
@@ -106,6 +165,7 @@ func FuzzDecodeBatch(f *testing.F) {
 	v1 := sampleBatch()
 	v1.PendingBytes = 0
 	f.Add(frameV1(v1))
+	f.Add(frameOld(sampleBatch(), frameVersionV2))
 	f.Add([]byte{1, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := DecodeBatch(data)

@@ -300,9 +300,38 @@ type changeLog struct {
 	// number is counted its bytes as pending until it passes it.
 	abandoned map[uint64]uint64
 
+	// committed holds, for the latest committedKept numbers of writes made here, when
+	// their commit returned (at seq % committedKept); nil until the first.
+	committed []commitTime
+
 	// ceilMu serializes raising the ceiling (Service.coverLog, lazysync.go).
 	ceilMu  sync.Mutex
 	ceiling uint64 // stored: no number above it was handed out to a commit that did not wait for the disk
+}
+
+// committedKept is how many of its latest numbers a log keeps the commit times of: the
+// records a replica behind by more (after a partition, say) measure their latency from their
+// timestamps instead.
+const committedKept = 1 << 12
+
+// commitTime is when the commit of number seq returned, in Unix nanoseconds.
+type commitTime struct {
+	seq uint64
+	at  int64
+}
+
+// fillCommitted sets each record's Committed from the commit times kept (0 if not kept).
+func (l *changeLog) fillCommitted(recs []replication.Record) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.committed == nil {
+		return
+	}
+	for i := range recs {
+		if c := l.committed[recs[i].Seq%committedKept]; c.seq == recs[i].Seq {
+			recs[i].Committed = c.at
+		}
+	}
 }
 
 // flight is a number in flight.
@@ -465,10 +494,19 @@ func (l *changeLog) next() uint64 {
 }
 
 // release ends the flight of n numbers from first; committed says whether their records
-// were committed (or none will ever be).
-func (l *changeLog) release(first uint64, n int, committed bool) {
+// were committed (or none will ever be). at, when not 0, is when the commit of writes made
+// here returned (Unix nanoseconds), kept for replication (committedAt).
+func (l *changeLog) release(first uint64, n int, committed bool, at int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if committed && at != 0 {
+		if l.committed == nil {
+			l.committed = make([]commitTime, committedKept)
+		}
+		for i := range uint64(n) {
+			l.committed[(first+i)%committedKept] = commitTime{seq: first + i, at: at}
+		}
+	}
 	tail := first+uint64(n)-1 == l.last // no number handed out after them counts their bytes
 	for i := 0; i < n; i++ {
 		s := first + uint64(i)

@@ -54,11 +54,11 @@ func TestChangeLogFrontier(t *testing.T) {
 	if f := l.frontier(); f != 10 {
 		t.Errorf("frontier with 11 in flight: %d", f)
 	}
-	l.release(b, 2, true)
+	l.release(b, 2, true, 0)
 	if f := l.frontier(); f != 10 {
 		t.Errorf("frontier with 11 still in flight: %d", f)
 	}
-	l.release(a, 1, true)
+	l.release(a, 1, true, 0)
 	if f := l.frontier(); f != 13 {
 		t.Errorf("frontier with nothing in flight: %d", f)
 	}
@@ -112,8 +112,8 @@ func TestChangeLogShippedBytes(t *testing.T) {
 	if got := p.pendingBytes(10, p.atFrontier); got != 70 {
 		t.Errorf("pending after 10 with 11-15 in flight: %d, want 70", got)
 	}
-	l.release(a, 2, true)
-	l.release(b, 1, true)
+	l.release(a, 2, true, 0)
+	l.release(b, 1, true, 0)
 	p = l.readPosition(nil, 10)
 	if p.frontier != 13 || p.atFrontier != 1030 {
 		t.Fatalf("11-13 committed: %+v", p)
@@ -132,8 +132,8 @@ func TestChangeLogShippedBytes(t *testing.T) {
 
 	// 14 commits; 15 fails while 16 is in flight: 15 is abandoned, and 16 counts its bytes.
 	e, _, se := l.reserveStamped(1, 1, clock, []uint64{5}) // 16
-	l.release(c, 1, true)
-	l.release(d, 1, false)
+	l.release(c, 1, true, 0)
+	l.release(d, 1, false, 0)
 	if se[0] != 1075 {
 		t.Fatalf("shipped through 16: %d", se[0])
 	}
@@ -148,7 +148,7 @@ func TestChangeLogShippedBytes(t *testing.T) {
 		t.Errorf("pending after the frontier 15: %d, want 5", got)
 	}
 	// 16 fails too, and nothing was handed out after it: its bytes are taken back.
-	l.release(e, 1, false)
+	l.release(e, 1, false, 0)
 	p = l.readPosition(nil, 13)
 	if p.frontier != 16 || p.shipped != 1070 || p.atFrontier != 1070 {
 		t.Fatalf("16 abandoned at the tail: %+v", p)

@@ -49,7 +49,7 @@ func TestChangeLogWatermark(t *testing.T) {
 	if f, last, wm = l.position(clock); f != 0 || last != 3 || wm.Compare(tsa[0]) >= 0 {
 		t.Fatalf("with 1 in flight: frontier %d last %d watermark %v (first ts %v)", f, last, wm, tsa[0])
 	}
-	l.release(a, 2, true)
+	l.release(a, 2, true, 0)
 	if f, _, wm = l.position(clock); f != 2 || wm.Compare(tsa[0]) < 0 {
 		t.Fatalf("with 3 in flight: frontier %d watermark %v", f, wm)
 	}

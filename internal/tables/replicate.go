@@ -159,6 +159,7 @@ func (s *Service) Read(stream, to string, after uint64, maxBytes int) (*replicat
 	if err := it.Close(); err != nil {
 		return nil, err
 	}
+	t.log.fillCommitted(out.Records)
 	if !full {
 		out.Next = frontier // the numbers after the last record were gaps
 		out.Watermark = watermark

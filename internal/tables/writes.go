@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/polyregion/polyregion/internal/kv"
 	"github.com/polyregion/polyregion/internal/replication"
@@ -115,6 +116,7 @@ func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv
 		tss     []replication.Timestamp
 		shipped []uint64 // the log's shipped bytes through each number; nil: base for all
 		base    uint64
+		own     bool // writes made here to a global table: their commit time is kept
 	}
 	var changing, stampOnly []*mutation
 	perLog := map[*changeLog]int{}
@@ -202,6 +204,7 @@ func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv
 		switch {
 		case stampedLog[l]:
 			r.first, r.tss, r.shipped = l.reserveStamped(n, n, s.clock, sizes[l])
+			r.own = true
 		case globalLog[l]:
 			r.first, r.tss, r.shipped = l.reserveStamped(n, 0, s.clock, nil) // bounded by the clock, for watermarks
 		default:
@@ -214,8 +217,18 @@ func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv
 	}
 	committed := false
 	defer func() {
+		// When the commit returned, for replication's latency: the wall clock, as the
+		// region's hybrid logical clock and the receivers read it.
+		var at int64
+		if committed {
+			at = time.Now().UnixNano()
+		}
 		for _, r := range reservations {
-			r.log.release(r.first, r.n, committed)
+			if !r.own {
+				r.log.release(r.first, r.n, committed, 0)
+				continue
+			}
+			r.log.release(r.first, r.n, committed, at)
 		}
 	}()
 	b := s.store.NewBatch()
