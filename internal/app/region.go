@@ -365,6 +365,9 @@ func (r *Region) Stop(ctx context.Context) error {
 	}
 	r.logger.Info("region stopping")
 	r.cancel()
+	// The pulls this region serves never end by themselves: end them, or the graceful
+	// shutdown would wait for them until ctx's deadline.
+	r.replication.Close()
 	var errs []error
 	errs = append(errs, r.peerSrv.Shutdown(ctx), r.controlSrv.Shutdown(ctx))
 	r.finish()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -87,5 +88,35 @@ func TestPaceGathersCommitsIntoOneFrame(t *testing.T) {
 	}
 	if took := time.Since(after); took < pace/2 {
 		t.Fatalf("commits right after a frame went out %v later, want about the pace (%v)", took, pace)
+	}
+}
+
+// TestCloseEndsPulls: Close ends the pulls being served (they never end by themselves, and
+// a graceful shutdown of the listener would wait for them) and refuses new ones.
+func TestCloseEndsPulls(t *testing.T) {
+	srv := NewServer(ServerOptions{Heartbeat: time.Hour, Caller: func(*http.Request) (string, bool) { return "eu-west", true }})
+	srv.Register("svc", &memLog{})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	resp, err := http.Get(hs.URL + pullPath("svc", "s", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body := bufio.NewReader(resp.Body)
+	if _, err := ReadBatch(body); err != nil {
+		t.Fatalf("opening frame: %v", err)
+	}
+	srv.Close()
+	if b, err := ReadBatch(body); err != io.EOF {
+		t.Fatalf("after Close: %+v, %v; want the pull ended (io.EOF)", b, err)
+	}
+	resp2, err := http.Get(hs.URL + pullPath("svc", "s", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a pull after Close: %s, want 503", resp2.Status)
 	}
 }

@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -76,6 +77,9 @@ type Server struct {
 	mu      sync.Mutex
 	logs    map[string]Log              // by service
 	waiters map[streamKey]chan struct{} // closed by Notify
+
+	closing   chan struct{} // closed by Close
+	closeOnce sync.Once
 }
 
 type streamKey struct{ service, stream string }
@@ -90,6 +94,7 @@ func NewServer(opts ServerOptions) *Server {
 		caller:     opts.Caller,
 		logs:       map[string]Log{},
 		waiters:    map[streamKey]chan struct{}{},
+		closing:    make(chan struct{}),
 	}
 	if s.heartbeat <= 0 {
 		s.heartbeat = DefaultHeartbeat
@@ -107,6 +112,14 @@ func NewServer(opts ServerOptions) *Server {
 		s.caller = func(r *http.Request) (string, bool) { return peer.RegionFrom(r.Context()) }
 	}
 	return s
+}
+
+// Close ends the pulls being served and refuses new ones (503). A pull never ends by
+// itself, so a region calls Close before it shuts its peer listener down gracefully, or
+// the shutdown would wait for them until its deadline. Pullers reconnect elsewhere in
+// time: to this region when it is back.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
 }
 
 // Register serves service's log.
@@ -171,7 +184,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "replication: streaming unsupported", http.StatusInternalServerError)
 		return
 	}
-	ctx := r.Context()
+	select {
+	case <-s.closing:
+		http.Error(w, "replication: the region is stopping", http.StatusServiceUnavailable)
+		return
+	default:
+	}
+	// The pull ends with the request, or when the server closes.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	ticker := time.NewTicker(s.heartbeat)
 	defer ticker.Stop()
 	var buf []byte
