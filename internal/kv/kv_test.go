@@ -61,6 +61,13 @@ func TestConformance(t *testing.T) {
 			Open: func(t *testing.T) kv.Store { return mustOpen(t, kv.OpenMemory) },
 		})
 	})
+	t.Run("memory-with-defaults", func(t *testing.T) {
+		kvtest.Run(t, kvtest.Engine{
+			Open: func(t *testing.T) kv.Store {
+				return mustOpen(t, func() (kv.Store, error) { return kv.OpenMemoryWith(kv.Options{}) })
+			},
+		})
+	})
 	t.Run("memfs", func(t *testing.T) {
 		kvtest.Run(t, kvtest.Engine{
 			Open: func(t *testing.T) kv.Store {

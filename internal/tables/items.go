@@ -179,14 +179,14 @@ func (s *Service) putItem(rc *requestContext, body []byte) (any, error) {
 		return nil, err
 	}
 	defer unlock()
-	old, err := s.readItem(s.store, key)
+	old, oldImage, err := s.readItemImage(s.store, key)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkCondition(cond, old, failItem); err != nil {
 		return nil, err
 	}
-	if err := s.commit(rc, []*mutation{{t: t, key: key, old: old, new: in.Item}}); err != nil {
+	if err := s.commit(rc, []*mutation{{t: t, key: key, old: old, oldImage: oldImage, new: in.Item}}); err != nil {
 		return nil, err
 	}
 	out := writeItemOutput{ConsumedCapacity: capacity(in.ReturnConsumedCapacity, t.meta.Name, in.Item.Size(), true, true)}
@@ -327,14 +327,14 @@ func (s *Service) deleteItem(rc *requestContext, body []byte) (any, error) {
 		return nil, err
 	}
 	defer unlock()
-	old, err := s.readItem(s.store, key)
+	old, oldImage, err := s.readItemImage(s.store, key)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkCondition(cond, old, failItem); err != nil {
 		return nil, err
 	}
-	if err := s.commit(rc, []*mutation{{t: t, key: key, old: old}}); err != nil {
+	if err := s.commit(rc, []*mutation{{t: t, key: key, old: old, oldImage: oldImage}}); err != nil {
 		return nil, err
 	}
 	out := writeItemOutput{ConsumedCapacity: capacity(in.ReturnConsumedCapacity, t.meta.Name, old.Size(), true, true)}
@@ -407,7 +407,7 @@ func (s *Service) updateItem(rc *requestContext, body []byte) (any, error) {
 		return nil, err
 	}
 	defer unlock()
-	old, err := s.readItem(s.store, key)
+	old, oldImage, err := s.readItemImage(s.store, key)
 	if err != nil {
 		return nil, err
 	}
@@ -418,7 +418,7 @@ func (s *Service) updateItem(rc *requestContext, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.commit(rc, []*mutation{{t: t, key: key, old: old, new: updated}}); err != nil {
+	if err := s.commit(rc, []*mutation{{t: t, key: key, old: old, oldImage: oldImage, new: updated}}); err != nil {
 		return nil, err
 	}
 	out := writeItemOutput{ConsumedCapacity: capacity(in.ReturnConsumedCapacity, t.meta.Name, max(old.Size(), updated.Size()), true, true)}

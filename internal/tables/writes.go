@@ -19,7 +19,10 @@ type mutation struct {
 	key []byte
 	old attr.Item
 	new attr.Item
-	ttl bool // a removal by TTL expiry
+	// oldImage is old's stored encoding, when the caller read it with readItemImage; nil:
+	// old is encoded for the change-log record.
+	oldImage []byte
+	ttl      bool // a removal by TTL expiry
 	// origin is set for a write pulled from another region (or a backfill); nil for a
 	// write made here.
 	origin *replicated
@@ -76,18 +79,26 @@ func (s *Service) lockItems(ts []*table, keys ...[]byte) (func(), error) {
 
 // readItem returns the item stored under key, nil if there is none.
 func (s *Service) readItem(r kv.Reader, key []byte) (attr.Item, error) {
+	item, _, err := s.readItemImage(r, key)
+	return item, err
+}
+
+// readItemImage is readItem with the item's stored encoding (attr.EncodeItem), which a
+// write's change-log record can take as the old image instead of encoding it again
+// (mutation.oldImage).
+func (s *Service) readItemImage(r kv.Reader, key []byte) (attr.Item, []byte, error) {
 	b, err := r.Get(key)
 	if errors.Is(err, kv.ErrNotFound) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading item: %w", err)
+		return nil, nil, fmt.Errorf("reading item: %w", err)
 	}
 	item, err := attr.DecodeItem(b)
 	if err != nil {
-		return nil, fmt.Errorf("decoding item %q: %w", key, err)
+		return nil, nil, fmt.Errorf("decoding item %q: %w", key, err)
 	}
-	return item, nil
+	return item, b, nil
 }
 
 // commit writes the mutations that change something, each with its change-log record and
@@ -259,9 +270,8 @@ func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv
 		default:
 			rec.Event = eventModify
 		}
-		if m.old != nil {
+		if rec.Old = m.oldImage; m.old != nil && rec.Old == nil {
 			rec.Old = attr.EncodeItem(m.old)
-			rec.Keys = attr.EncodeItem(m.t.keysOf(m.old))
 		}
 		if m.new != nil {
 			enc := encoded[i]
@@ -269,6 +279,7 @@ func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv
 			rec.Keys = attr.EncodeItem(m.t.keysOf(m.new))
 			b.Set(m.key, enc)
 		} else {
+			rec.Keys = attr.EncodeItem(m.t.keysOf(m.old)) // a change has an old item or a new one
 			b.Delete(m.key)
 		}
 		for _, w := range indexed[i] {
