@@ -190,15 +190,20 @@ func writeAll(ctx context.Context, cfg *config, f *fleet, round int, res *roundR
 }
 
 // latencyByMetrics measures replication latency as each receiving region's replication
-// histogram records it — from the write's commit timestamp at the source to its apply at
-// the receiver (issue 6's definition) — by scraping every region's /metrics (its native
+// histogram records it — from the write's commit at the source (when it returned) to its
+// apply at the receiver (issue 6's definition) — by scraping every region's /metrics (its native
 // histogram) before and after the writes; the writes' arrival is counted by the receivers'
 // applied-records counters. Nothing but the writers loads the fleet.
 func latencyByMetrics(ctx context.Context, cfg *config, f *fleet, round int, res *roundResult) error {
 	// Start from a quiet fleet: what the previous round's throughput run wrote may still be
-	// replicating, and its latencies are not this round's.
+	// replicating, and its latencies are not this round's. A pull's pending count is as of
+	// its last frame, and a later frame may still be on the emulated WAN: quiet is nothing
+	// pending and nothing applied for longer than the slowest link's one-way delay.
+	const settle = 300 * time.Millisecond
 	var before map[string]map[string]pullStats
+	var settledSince time.Time
 	if err := poll(ctx, 60*time.Second, func() error {
+		prev := before
 		before = map[string]map[string]pullStats{}
 		for _, r := range regions {
 			st, err := f.scrape(ctx, r, "bench")
@@ -209,8 +214,19 @@ func latencyByMetrics(ctx context.Context, cfg *config, f *fleet, round int, res
 		}
 		for _, p := range pairs() {
 			if n := before[p[1]][p[0]].pending; n > 0 {
+				settledSince = time.Time{}
 				return fmt.Errorf("%s has %.0f records of %s still to apply", p[1], n, p[0])
 			}
+			if prev != nil && before[p[1]][p[0]].applied != prev[p[1]][p[0]].applied {
+				settledSince = time.Time{}
+				return fmt.Errorf("%s is still applying records of %s", p[1], p[0])
+			}
+		}
+		if settledSince.IsZero() {
+			settledSince = time.Now()
+		}
+		if time.Since(settledSince) < settle {
+			return fmt.Errorf("quiet for %v of %v", time.Since(settledSince).Round(time.Millisecond), settle)
 		}
 		return nil
 	}); err != nil {
