@@ -204,13 +204,10 @@ func latencyByMetrics(ctx context.Context, cfg *config, f *fleet, round int, res
 	var settledSince time.Time
 	if err := poll(ctx, 60*time.Second, func() error {
 		prev := before
-		before = map[string]map[string]pullStats{}
-		for _, r := range regions {
-			st, err := f.scrape(ctx, r, "bench")
-			if err != nil {
-				return err
-			}
-			before[r] = st
+		var err error
+		if before, err = f.scrapeAll(ctx); err != nil {
+			settledSince = time.Time{}
+			return err
 		}
 		for _, p := range pairs() {
 			if n := before[p[1]][p[0]].pending; n > 0 {
@@ -238,13 +235,9 @@ func latencyByMetrics(ctx context.Context, cfg *config, f *fleet, round int, res
 	var after map[string]map[string]pullStats
 	// Let every write reach every region (bounded).
 	_ = poll(ctx, 60*time.Second, func() error {
-		after = map[string]map[string]pullStats{}
-		for _, r := range regions {
-			st, err := f.scrape(ctx, r, "bench")
-			if err != nil {
-				return err
-			}
-			after[r] = st
+		var err error
+		if after, err = f.scrapeAll(ctx); err != nil {
+			return err
 		}
 		for _, p := range pairs() {
 			got := after[p[1]][p[0]].applied - before[p[1]][p[0]].applied

@@ -38,6 +38,20 @@ type pullStats struct {
 	zero    uint64
 }
 
+// scrapeAll scrapes every region's pulls of the benchmark's table: by receiving region,
+// then by source.
+func (f *fleet) scrapeAll(ctx context.Context) (map[string]map[string]pullStats, error) {
+	all := map[string]map[string]pullStats{}
+	for _, r := range regions {
+		st, err := f.scrape(ctx, r, "bench")
+		if err != nil {
+			return nil, err
+		}
+		all[r] = st
+	}
+	return all, nil
+}
+
 // scrape reads region's /metrics and returns the stats of its pull from each source of the
 // table's stream.
 func (f *fleet) scrape(ctx context.Context, region, table string) (map[string]pullStats, error) {

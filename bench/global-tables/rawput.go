@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -15,6 +11,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/polyregion/polyregion/bench/internal/presigned"
 )
 
 // putter writes item i of an open-loop run: key prefix + i, a 100-byte value.
@@ -47,50 +45,28 @@ func (f *fleet) presignedPutter(ctx context.Context, region, table, prefix strin
 	if !ok {
 		return nil, fmt.Errorf("no region %s in endpoints.json", region)
 	}
-	url := e.Endpoints["dynamodb"] + "/"
+	endpoint := e.Endpoints["dynamodb"]
 	creds := aws.Credentials{AccessKeyID: f.ef.Credentials.AccessKeyID, SecretAccessKey: f.ef.Credentials.SecretAccessKey}
 	signer := v4.NewSigner()
 	now := time.Now()
-	type signed struct {
-		body   []byte
-		header http.Header
-	}
-	reqs := make([]signed, n)
+	reqs := make([]presigned.Request, n)
 	for i := range reqs {
 		body, err := json.Marshal(map[string]any{"TableName": table, "Item": map[string]any{
 			"pk": map[string]string{"S": fmt.Sprint(prefix, i)}, "v": map[string]string{"S": value}}})
 		if err != nil {
 			return nil, err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-		if err != nil {
+		if reqs[i], err = presigned.Sign(ctx, signer, creds, endpoint, "PutItem", body, now); err != nil {
 			return nil, err
 		}
-		req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-		req.Header.Set("X-Amz-Target", "DynamoDB_20120810.PutItem")
-		sum := sha256.Sum256(body)
-		if err := signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "dynamodb", "us-east-1", now); err != nil {
-			return nil, err
-		}
-		reqs[i] = signed{body: body, header: req.Header}
 	}
 	return func(ctx context.Context, i int) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(reqs[i].body))
+		status, b, err := reqs[i].Send(ctx, f.raw, endpoint)
 		if err != nil {
 			return err
 		}
-		req.Header = reqs[i].header
-		resp, err := f.raw.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("PutItem %s%d: status %d: %.200s", prefix, i, resp.StatusCode, b)
+		if status != http.StatusOK {
+			return fmt.Errorf("PutItem %s%d: status %d: %.200s", prefix, i, status, b)
 		}
 		return nil
 	}, nil

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/url"
@@ -9,13 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/polyregion/polyregion/bench/internal/child"
 	"github.com/polyregion/polyregion/bench/internal/pcapwire"
 	"github.com/polyregion/polyregion/bench/internal/procstat"
+	"github.com/polyregion/polyregion/internal/testutil"
 )
 
 // wireCapture records a server's loopback traffic during a run with tcpdump, for the
@@ -26,7 +25,7 @@ import (
 type wireCapture struct {
 	cmd    *exec.Cmd
 	path   string
-	stderr *lockedBuffer
+	stderr *testutil.SyncBuffer
 }
 
 // haveTcpdump reports whether tcpdump can be run (bench/tables/run.sh installs it).
@@ -46,7 +45,7 @@ func startWire(ctx context.Context, cfg config, endpoint string) (*wireCapture, 
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 		dir = "/dev/shm" // in memory: no writeback competing with the servers
 	}
-	c := &wireCapture{path: filepath.Join(dir, fmt.Sprintf("bench-tables-%d-%s.pcap", os.Getpid(), u.Port())), stderr: &lockedBuffer{}}
+	c := &wireCapture{path: filepath.Join(dir, fmt.Sprintf("bench-tables-%d-%s.pcap", os.Getpid(), u.Port())), stderr: &testutil.SyncBuffer{}}
 	c.cmd = child.Command(cfg.loadCPUs, "tcpdump", "-i", "lo", "-n", "-s", "96", "--time-stamp-precision", "nano", "-U", "-w", c.path, "tcp port "+u.Port())
 	c.cmd.Stderr = c.stderr
 	if err := c.cmd.Start(); err != nil {
@@ -97,22 +96,4 @@ func (c *wireCapture) kill() {
 	_ = c.cmd.Process.Kill()
 	_ = c.cmd.Wait()
 	os.Remove(c.path)
-}
-
-// lockedBuffer is a bytes.Buffer a child process writes to while this program reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -78,8 +78,8 @@ type Server struct {
 	logs    map[string]Log              // by service
 	waiters map[streamKey]chan struct{} // closed by Notify
 
-	closing   chan struct{} // closed by Close
-	closeOnce sync.Once
+	closed context.Context // done once Close was called
+	close  context.CancelFunc
 }
 
 type streamKey struct{ service, stream string }
@@ -94,8 +94,8 @@ func NewServer(opts ServerOptions) *Server {
 		caller:     opts.Caller,
 		logs:       map[string]Log{},
 		waiters:    map[streamKey]chan struct{}{},
-		closing:    make(chan struct{}),
 	}
+	s.closed, s.close = context.WithCancel(context.Background())
 	if s.heartbeat <= 0 {
 		s.heartbeat = DefaultHeartbeat
 	}
@@ -118,9 +118,7 @@ func NewServer(opts ServerOptions) *Server {
 // itself, so a region calls Close before it shuts its peer listener down gracefully, or
 // the shutdown would wait for them until its deadline. Pullers reconnect elsewhere in
 // time: to this region when it is back.
-func (s *Server) Close() {
-	s.closeOnce.Do(func() { close(s.closing) })
-}
+func (s *Server) Close() { s.close() }
 
 // Register serves service's log.
 func (s *Server) Register(service string, log Log) {
@@ -184,22 +182,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "replication: streaming unsupported", http.StatusInternalServerError)
 		return
 	}
-	select {
-	case <-s.closing:
+	if s.closed.Err() != nil {
 		http.Error(w, "replication: the region is stopping", http.StatusServiceUnavailable)
 		return
-	default:
 	}
 	// The pull ends with the request, or when the server closes.
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	go func() {
-		select {
-		case <-s.closing:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	defer context.AfterFunc(s.closed, cancel)()
 	ticker := time.NewTicker(s.heartbeat)
 	defer ticker.Stop()
 	var buf []byte

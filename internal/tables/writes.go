@@ -235,11 +235,11 @@ func (s *Service) commitWith(rc *requestContext, muts []*mutation, extra func(kv
 			at = time.Now().UnixNano()
 		}
 		for _, r := range reservations {
-			if !r.own {
-				r.log.release(r.first, r.n, committed, 0)
-				continue
+			kept := int64(0) // only for writes made here
+			if r.own {
+				kept = at
 			}
-			r.log.release(r.first, r.n, committed, at)
+			r.log.release(r.first, r.n, committed, kept)
 		}
 	}()
 	b := s.store.NewBatch()
