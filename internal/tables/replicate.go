@@ -208,7 +208,12 @@ func (s *Service) checkCaller(t *table, region string) error {
 // appendEncodedKey appends to dst the key encoding (the store key without the table's
 // prefix) of the key attributes encoded in keys (attr.EncodeItem).
 func (t *table) appendEncodedKey(dst, keys []byte) ([]byte, error) {
-	if out, ok := t.appendStoredKey(dst, keys); ok {
+	var buf [2]string
+	names := append(buf[:0], t.hash.Name)
+	if t.rng != nil {
+		names = append(names, t.rng.Name)
+	}
+	if out, ok := attr.AppendStoredKey(dst, keys, names...); ok {
 		return out, nil
 	}
 	item, err := attr.DecodeItem(keys)
@@ -220,80 +225,6 @@ func (t *table) appendEncodedKey(dst, keys []byte) ([]byte, error) {
 		return nil, err
 	}
 	return append(dst, k[len(t.items):]...), nil
-}
-
-// appendStoredKey is appendEncodedKey without decoding keys, for the usual keys: those
-// with exactly the table's key attributes, strings or binaries, whose key encoding is
-// their bytes escaped (attr.EncodeKey). ok is false for any other, to decode.
-func (t *table) appendStoredKey(dst, keys []byte) (_ []byte, ok bool) {
-	var hash, rng []byte
-	var hashKind, rngKind attr.Kind
-	if len(keys) == 0 || keys[0] != 1 { // the storage encoding's version
-		return dst, false
-	}
-	b := keys[1:]
-	uvarint := func() (uint64, bool) {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			return 0, false
-		}
-		b = b[n:]
-		return v, true
-	}
-	bytesOf := func() ([]byte, bool) {
-		l, ok := uvarint()
-		if !ok || l > uint64(len(b)) {
-			return nil, false
-		}
-		s := b[:l]
-		b = b[l:]
-		return s, true
-	}
-	count, ok := uvarint()
-	if !ok || count > 2 {
-		return dst, false
-	}
-	var prev []byte
-	for i := range count {
-		name, ok := bytesOf()
-		if !ok || len(b) == 0 || i > 0 && string(name) <= string(prev) {
-			return dst, false
-		}
-		prev = name
-		kind := attr.Kind(b[0])
-		b = b[1:]
-		if kind != attr.KindS && kind != attr.KindB {
-			return dst, false
-		}
-		v, ok := bytesOf()
-		switch {
-		case !ok:
-			return dst, false
-		case string(name) == t.hash.Name && hash == nil:
-			hash, hashKind = v, kind
-		case t.rng != nil && string(name) == t.rng.Name && rng == nil:
-			rng, rngKind = v, kind
-		default:
-			return dst, false
-		}
-	}
-	if len(b) != 0 || hash == nil || (t.rng == nil) != (rng == nil) {
-		return dst, false
-	}
-	dst = appendBytesKey(dst, hashKind, hash)
-	if t.rng != nil {
-		dst = appendBytesKey(dst, rngKind, rng)
-	}
-	return dst, true
-}
-
-// appendBytesKey appends the key encoding of the S or B value (kind) of bytes v: an S
-// encodes as the B of its bytes but for the kind byte (attr.EncodeKey).
-func appendBytesKey(dst []byte, kind attr.Kind, v []byte) []byte {
-	start := len(dst)
-	dst, _ = attr.EncodeKey(dst, attr.Value{Kind: attr.KindB, B: v})
-	dst[start] = byte(kind)
-	return dst
 }
 
 // blocks hands out slices carved from larger blocks, for many small slices that live as

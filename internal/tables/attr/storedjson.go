@@ -3,6 +3,7 @@ package attr
 import (
 	"bytes"
 	"encoding/base64"
+	"slices"
 	"unsafe"
 )
 
@@ -415,3 +416,49 @@ func appendDecimal(b []byte, neg bool, digits []byte, exp int) []byte {
 
 // unsafeString views b as a string, for reading it while b does not change.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// AppendStoredKey appends to dst the key encoding (EncodeKey of each value, in the order of
+// names) of the item whose storage encoding is stored, reading it without decoding, when the
+// item holds exactly the attributes names, each a string or a binary: a change-log record's
+// key attributes, as they usually are. ok false means any other item, for DecodeItem and
+// EncodeKey.
+func AppendStoredKey(dst, stored []byte, names ...string) (_ []byte, ok bool) {
+	if len(stored) == 0 || stored[0] != storageVersion || len(names) > 2 {
+		return dst, false
+	}
+	r := reader{b: stored[1:]}
+	n, err := r.count()
+	if err != nil || n != len(names) {
+		return dst, false
+	}
+	type raw struct {
+		kind Kind
+		b    []byte
+	}
+	var vals [2]raw
+	var prev []byte
+	for i := range n {
+		name, ok := r.raw()
+		if !ok || i > 0 && bytes.Compare(prev, name) >= 0 || len(r.b) == 0 {
+			return dst, false
+		}
+		prev = name
+		at := slices.Index(names, string(name))
+		kind := Kind(r.b[0])
+		if at < 0 || kind != KindS && kind != KindB {
+			return dst, false
+		}
+		r.b = r.b[1:]
+		if vals[at].b, ok = r.raw(); !ok {
+			return dst, false
+		}
+		vals[at].kind = kind
+	}
+	if len(r.b) != 0 {
+		return dst, false
+	}
+	for _, v := range vals[:n] {
+		dst = appendEscaped(append(dst, byte(v.kind)), v.b)
+	}
+	return dst, true
+}
